@@ -1,0 +1,19 @@
+// Command skulk-weights publishes Foxlight's model artifacts, vision sidecars
+// first, from a YAML catalog to the Hugging Face Hub.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, os.Args[1:], cli.OSEnv())
+	stop()
+	os.Exit(code)
+}
