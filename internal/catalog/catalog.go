@@ -219,7 +219,7 @@ func closest(s string, candidates []string, n int) []string {
 		d := distance(s, c)
 		// A candidate containing the query (or its key part) is a strong hint.
 		if s != "" && strings.Contains(c, s) {
-			d = min(d, len(c)-len(s))/2
+			d = min(d, len(c)-len(s)) / 2
 		}
 		ss = append(ss, scored{c, d})
 	}

@@ -91,7 +91,9 @@ func checkRevision(rev string) string {
 func isFullSHA(s string) bool { return len(s) == 40 && isHex(s) }
 
 // isShortHex reports whether s looks like an abbreviated commit id.
-func isShortHex(s string) bool { return len(s) >= 7 && len(s) < 40 && isHex(s) && strings.ContainsAny(s, "0123456789") }
+func isShortHex(s string) bool {
+	return len(s) >= 7 && len(s) < 40 && isHex(s) && strings.ContainsAny(s, "0123456789")
+}
 
 func isHex(s string) bool {
 	for _, r := range s {
