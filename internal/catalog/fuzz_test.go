@@ -23,10 +23,17 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, problems := Parse("f.yaml", data, BuiltinSource())
-		lines := strings.Count(string(data), "\n") + 1
+		// YAML breaks lines at CR, LF, NEL, LS and PS; count them all.
+		lines := 1
+		for _, b := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+			lines += strings.Count(string(data), b)
+		}
 		for i, p := range problems {
 			if p.Pos.File != "f.yaml" || p.Pos.Line < 1 || p.Pos.Col < 1 || p.Pos.Line > lines+1 || p.Message == "" {
 				t.Fatalf("problem outside the file (%d lines): %q", lines, p)
+			}
+			if s := p.String(); strings.ContainsAny(s, "\n\r\u2028\u2029\u0085") {
+				t.Fatalf("problem spans lines: %q", s)
 			}
 			if i > 0 && less(p, problems[i-1]) {
 				t.Fatalf("problems not sorted: %q before %q", problems[i-1], p)
