@@ -295,7 +295,7 @@ source has it).
 	line("output_name", e.OutputName)
 	line("hf_repo", e.HFRepo)
 	coll := e.HFCollection
-	if _, own := e.FieldPos["hf_collection"]; !own && coll != "" {
+	if e.InheritsCollection() {
 		coll += " (inherited from the source)"
 	}
 	line("hf_collection", coll)
