@@ -108,11 +108,14 @@ func printUsage(w io.Writer) {
 }
 
 // parseFlags parses args with fs and maps the outcome to an exit code:
-// done is true when the caller should return code right away (help was
-// asked for, or the flags were wrong).
+// done is true when the caller should return code right away. The help text
+// is printed once: on stdout for --help, on stderr after a flag error.
 func parseFlags(fs *flag.FlagSet, args []string, env Env) (done bool, code int) {
+	usage := fs.Usage
+	fs.Usage = func() {}
 	fs.SetOutput(env.Stderr)
 	err := fs.Parse(args)
+	fs.Usage = usage
 	switch {
 	case err == nil:
 		return false, ExitOK
@@ -121,6 +124,7 @@ func parseFlags(fs *flag.FlagSet, args []string, env Env) (done bool, code int) 
 		fs.Usage()
 		return true, ExitOK
 	default:
+		fs.Usage()
 		return true, ExitUsage
 	}
 }
