@@ -129,9 +129,12 @@ func fitComment(body string, limit int) string {
 }
 
 // commentError turns a failure to comment into the message the log shows.
-func commentError(err error, number int) string {
+func commentError(err error, number int, fork bool) string {
+	if isForbidden(err) && fork {
+		return fmt.Sprintf("could not comment on #%d: a pull request from a fork gets a read-only token; the plan is in the job summary", number)
+	}
 	if isForbidden(err) {
-		return fmt.Sprintf("could not comment on #%d: the token may not write to pull requests (a pull request from a fork gets a read-only token); the plan is in the job summary", number)
+		return fmt.Sprintf("could not comment on #%d: the token may not write to pull requests (give the job permissions: pull-requests: write); the result is in the job summary", number)
 	}
 	return fmt.Sprintf("could not comment on #%d: %v; the plan is in the job summary", number, err)
 }
