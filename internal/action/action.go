@@ -49,6 +49,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
+	if cfg.NewMirror == nil {
+		cfg.NewMirror = defaultMirror
+	}
 	if cfg.NewGitHub == nil {
 		cfg.NewGitHub = NewGitHub
 	}

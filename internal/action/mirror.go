@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
@@ -48,3 +49,15 @@ type Result struct {
 	Duration                time.Duration
 	Collection              string
 }
+
+// errNoMirror is what the default Mirror answers until the mirror engine
+// is linked in.
+var errNoMirror = errors.New("the mirror engine is not available in this build")
+
+// defaultMirror builds the production Mirror.
+func defaultMirror(MirrorConfig) Mirror { return noMirror{} }
+
+type noMirror struct{}
+
+func (noMirror) Plan(context.Context, *catalog.Entry) (*Plan, error)      { return nil, errNoMirror }
+func (noMirror) Publish(context.Context, *catalog.Entry) (*Result, error) { return nil, errNoMirror }

@@ -81,7 +81,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 		return fmt.Errorf("the catalog has %d problem(s); nothing was published", len(problems))
 	}
 
-	entries, err := selectEntries(c, model)
+	entries, err := selectEntries(c, model, r.inWorkspace)
 	if err != nil {
 		return err
 	}
@@ -129,13 +129,20 @@ func (r *runner) reconcile(ctx context.Context) error {
 	return nil
 }
 
-// selectEntries picks the entries a run acts on: every entry with a vision
-// sidecar, or the one the model input names.
-func selectEntries(c *catalog.Catalog, model string) ([]*catalog.Entry, error) {
+// selectEntries picks the entries a run acts on: the one the model input
+// names, or every entry with a vision sidecar whose catalog file is in the
+// repository the action runs in. The built-in catalog travels inside the
+// binary and is loaded next to every config; a catalog repository's
+// reconcile must not try to publish it with the repository's own token.
+func selectEntries(c *catalog.Catalog, model string, local func(*catalog.Source) bool) ([]*catalog.Entry, error) {
 	if model == "" || model == "all" {
 		var out []*catalog.Entry
+		anyLocal := false
+		for _, src := range c.Sources {
+			anyLocal = anyLocal || local(src)
+		}
 		for _, e := range c.Entries {
-			if e.HasVision() {
+			if e.HasVision() && (!anyLocal || local(e.Source)) {
 				out = append(out, e)
 			}
 		}
@@ -188,4 +195,11 @@ func (r *runner) commentOnMergedPR(ctx context.Context, view runView) {
 		return
 	}
 	r.infof("publish comment on #%d %s: %s", number, outcome, url)
+}
+
+// inWorkspace reports whether a catalog source's file is part of the
+// repository being run on.
+func (r *runner) inWorkspace(src *catalog.Source) bool {
+	p := r.repoPath(src.Path)
+	return p != "" && fileExists(r.path(p))
 }
