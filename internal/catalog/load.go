@@ -1,0 +1,277 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	builtin "github.com/Foxlight-Foundation/skulk-weights/catalog"
+)
+
+// Operator config file names: the current one, and the legacy one still
+// read (with a warning) when the current one is absent.
+const (
+	ConfigFile       = "skulk-weights.yaml"
+	LegacyConfigFile = "skulk-vindex.yaml"
+)
+
+// Options says which catalogs a run loads.
+type Options struct {
+	// Config is an operator config file adding sources to the built-in
+	// catalog. "" means ./skulk-weights.yaml (or the legacy
+	// ./skulk-vindex.yaml) in Dir when present.
+	Config string
+	// Manifest loads this single catalog file alone, without namespace.
+	// It excludes Config.
+	Manifest string
+	// Dir resolves relative paths; "" means the process's directory.
+	Dir string
+	// Strict makes warnings fail validation. Load records it only for
+	// callers; Errors takes it explicitly.
+	Strict bool
+}
+
+// ErrConfigAndManifest is returned when both --config and --manifest are given.
+var ErrConfigAndManifest = errors.New("--config and --manifest are mutually exclusive")
+
+// BuiltinSource returns the source of the built-in catalog.
+func BuiltinSource() *Source {
+	return &Source{
+		Path:         builtin.FoxlightPath,
+		Namespace:    builtin.FoxlightNamespace,
+		HFOwner:      builtin.FoxlightHFOwner,
+		HFCollection: builtin.FoxlightHFCollection,
+	}
+}
+
+// Load reads the catalogs opts selects and checks every rule, within each
+// file and across sources. The error reports only what stops loading
+// altogether (a file named on the command line that cannot be read); rule
+// violations, including those in the config file, are in Problems.
+func Load(opts Options) (*Catalog, error) {
+	if opts.Config != "" && opts.Manifest != "" {
+		return nil, ErrConfigAndManifest
+	}
+	c := &Catalog{}
+	if opts.Manifest != "" {
+		data, err := os.ReadFile(resolve(opts.Dir, opts.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		c.addSource(&Source{Path: opts.Manifest}, data)
+		c.finish()
+		return c, nil
+	}
+
+	c.addSource(BuiltinSource(), builtin.Foxlight)
+
+	cfgPath, legacy := opts.Config, false
+	if cfgPath == "" {
+		for _, name := range []string{ConfigFile, LegacyConfigFile} {
+			if _, err := os.Stat(resolve(opts.Dir, name)); err == nil {
+				cfgPath = name
+				break
+			}
+		}
+	}
+	if cfgPath == "" {
+		c.finish()
+		return c, nil
+	}
+	legacy = filepath.Base(cfgPath) == LegacyConfigFile
+	data, err := os.ReadFile(resolve(opts.Dir, cfgPath))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if legacy {
+		c.Problems = append(c.Problems, Problem{
+			Pos: Pos{File: cfgPath, Line: 1, Col: 1}, Warning: true,
+			Message: fmt.Sprintf("%s is the legacy config name; rename it to %s", LegacyConfigFile, ConfigFile),
+		})
+	}
+	srcs, problems := parseConfig(cfgPath, data)
+	c.Problems = append(c.Problems, problems...)
+	cfgDir := filepath.Dir(cfgPath)
+	for _, s := range srcs {
+		p := s.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cfgDir, p)
+		}
+		data, err := os.ReadFile(resolve(opts.Dir, p))
+		if err != nil {
+			msg := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				msg = pe.Err.Error()
+			}
+			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("cannot read catalog %s: %s", p, msg)})
+			continue
+		}
+		c.addSource(&Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}, data)
+	}
+	c.finish()
+	return c, nil
+}
+
+func (c *Catalog) addSource(src *Source, data []byte) {
+	entries, problems := Parse(src.Path, data, src)
+	c.Sources = append(c.Sources, src)
+	c.Entries = append(c.Entries, entries...)
+	c.Problems = append(c.Problems, problems...)
+}
+
+// finish checks uniqueness across sources and sorts the problems.
+func (c *Catalog) finish() {
+	u := newUniq()
+	add := func(p Pos, key string, warning bool, format string, args ...any) {
+		c.Problems = append(c.Problems, Problem{Pos: p, Key: key, Warning: warning, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, e := range c.Entries {
+		u.check(e, add, true)
+	}
+	c.Problems = sortProblems(c.Problems)
+}
+
+func resolve(dir, p string) string {
+	if dir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// configSource is one item of the config's catalogs list.
+type configSource struct {
+	Source
+	pathPos Pos
+}
+
+var configItemFields = []string{"path", "namespace", "hf_owner", "hf_collection"}
+
+// parseConfig reads an operator config: a mapping with a catalogs list
+// (legacy spelling: catalogues) of path, namespace, hf_owner and optional
+// hf_collection. Only items without errors are returned.
+func parseConfig(file string, data []byte) ([]configSource, []Problem) {
+	d := decode(file, data)
+	if d.root == nil {
+		return nil, d.problems
+	}
+	root := d.resolve(d.root)
+	if root == nil {
+		return nil, d.problems
+	}
+	if root.Kind != yaml.MappingNode {
+		d.add(d.pos(root), "", false, "top level must be a mapping with a catalogs list")
+		return nil, d.problems
+	}
+	var list *yaml.Node
+	var listField string
+	for _, f := range d.fields(root, "") {
+		switch f.name {
+		case "catalogs", "catalogues":
+			if list != nil {
+				d.add(d.pos(f.key), "", false, "use either catalogs or catalogues, not both")
+				continue
+			}
+			if f.name == "catalogues" {
+				d.add(d.pos(f.key), "", true, "catalogues is the legacy spelling; use catalogs")
+			}
+			list, listField = f.value, f.name
+		default:
+			d.add(d.pos(f.key), "", true, "%s", unknownField(f.name, []string{"catalogs"}))
+		}
+	}
+	if list == nil {
+		d.add(d.pos(root), "", false, "catalogs must be a list")
+		return nil, d.problems
+	}
+	seq := d.resolve(list)
+	if seq == nil {
+		return nil, d.problems
+	}
+	if isNull(seq) {
+		return nil, d.problems // "catalogs:" with nothing under it adds no source
+	}
+	if seq.Kind != yaml.SequenceNode {
+		d.add(d.pos(list), "", false, "%s must be a list", listField)
+		return nil, d.problems
+	}
+	namespaces := map[string]bool{builtin.FoxlightNamespace: true}
+	var out []configSource
+	for i, item := range seq.Content {
+		n := d.resolve(item)
+		if n == nil {
+			break
+		}
+		label := fmt.Sprintf("%s[%d]", listField, i)
+		if n.Kind != yaml.MappingNode {
+			d.add(d.pos(item), label, false, "catalog source must be a mapping with path, namespace and hf_owner")
+			continue
+		}
+		vals := map[string]*yaml.Node{}
+		for _, f := range d.fields(n, label) {
+			vals[f.name] = f.value
+			if !contains(configItemFields, f.name) {
+				d.add(d.pos(f.key), label, true, "%s", unknownField(f.name, configItemFields))
+			}
+		}
+		ok := true
+		get := func(f string, required bool) string {
+			v, present := vals[f]
+			if !present || isNull(v) {
+				if required {
+					d.add(d.pos(n), label, false, "%s must be a non-empty string", f)
+					ok = false
+				}
+				return ""
+			}
+			s, isStr := str(v)
+			if !isStr || strings.TrimSpace(s) == "" {
+				d.add(d.pos(v), label, false, "%s must be a non-empty string", f)
+				ok = false
+				return ""
+			}
+			return s
+		}
+		src := configSource{Source: Source{
+			Path:         get("path", true),
+			Namespace:    get("namespace", true),
+			HFOwner:      get("hf_owner", true),
+			HFCollection: get("hf_collection", false),
+		}}
+		if src.Namespace != "" {
+			label = src.Namespace
+			switch {
+			case !namespaceRE.MatchString(src.Namespace):
+				d.add(d.pos(vals["namespace"]), label, false, "namespace must match %s", namespaceRE)
+				ok = false
+			case namespaces[src.Namespace]:
+				d.add(d.pos(vals["namespace"]), label, false, "duplicate namespace '%s'", src.Namespace)
+				ok = false
+			}
+			namespaces[src.Namespace] = true
+		}
+		if src.HFOwner != "" && (!ownerRE.MatchString(src.HFOwner) || hfRepoIDProblem(src.HFOwner+"/x") != "") {
+			d.add(d.pos(vals["hf_owner"]), label, false, "hf_owner must be a Hugging Face user or organization name")
+			ok = false
+		}
+		if src.HFCollection != "" {
+			if !repoRE.MatchString(src.HFCollection) {
+				d.add(d.pos(vals["hf_collection"]), label, false, "hf_collection must look like owner/slug")
+				ok = false
+			} else if src.HFOwner != "" && owner(src.HFCollection) != src.HFOwner {
+				d.add(d.pos(vals["hf_collection"]), label, false, "hf_collection owner must be '%s'", src.HFOwner)
+				ok = false
+			}
+		}
+		if ok && !d.bombed {
+			src.pathPos = d.pos(vals["path"])
+			out = append(out, src)
+		}
+	}
+	return out, d.problems
+}
