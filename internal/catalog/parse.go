@@ -75,6 +75,9 @@ func Parse(file string, data []byte, src *Source) ([]*Entry, []Problem) {
 			models = f.value
 			continue
 		}
+		if strings.HasPrefix(f.name, "x-") || strings.HasPrefix(f.name, ".") {
+			continue // room for anchors shared by entries, as in Compose files
+		}
 		d.add(d.pos(f.key), "", true, "%s", unknownField(f.name, []string{"models"}))
 	}
 	if models == nil {
@@ -119,6 +122,9 @@ func Parse(file string, data []byte, src *Source) ([]*Entry, []Problem) {
 // has no usable key.
 func (d *doc) entry(m *yaml.Node, label string, src *Source) *Entry {
 	fs := d.fields(m, label)
+	if d.bombed {
+		return nil
+	}
 	vals := make(map[string]*yaml.Node, len(fs))
 	e := &Entry{Source: src, Pos: d.pos(m), FieldPos: make(map[string]Pos, len(fs))}
 	for _, f := range fs {

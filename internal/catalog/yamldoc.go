@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -144,7 +145,7 @@ func (d *doc) syntaxError(data []byte, err error) {
 	} else if len(msg) > 6 && msg[:6] == "yaml: " {
 		msg = msg[6:]
 	}
-	if tl, tc := indentTab(data); tl > 0 && (line == 0 || tl <= line) {
+	if tl, tc := indentTab(data); tl > 0 && (line == 0 || tl <= line+1 || strings.Contains(msg, "tab")) {
 		d.add(Pos{File: d.file, Line: tl, Col: tc}, "", false, "tab character in indentation; YAML indents with spaces")
 		return
 	}

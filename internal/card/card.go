@@ -1,0 +1,344 @@
+// Package card owns the model card (README.md) a vision sidecar is published
+// with: the facts it states, how they are rendered, and how the license is
+// read from the source's own card. Rendering is a pure function of the facts,
+// so republishing an unchanged mirror produces a byte-identical card and no
+// commit.
+package card
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+)
+
+// DefaultEndpoint is the Hub the card links to when Facts.Endpoint is empty.
+const DefaultEndpoint = "https://huggingface.co"
+
+// File is one mirrored file as the card's file table lists it.
+type File struct {
+	Path   string
+	Size   int64
+	SHA256 string
+	// Tensors is the header summary of a safetensors file, nil for other
+	// files (or a safetensors file whose header could not be read).
+	Tensors *safetensors.Summary
+}
+
+// Facts is everything a card states. Every field comes from the mirror run
+// itself, so the card describes exactly the commit that was copied.
+type Facts struct {
+	// Endpoint is the Hub the repos live on (default DefaultEndpoint).
+	Endpoint string
+	// SidecarRepo is the repo the card is published in.
+	SidecarRepo string
+	// SourceRepo is the vision source and SourceSHA the commit copied.
+	SourceRepo, SourceSHA string
+	// TargetModel is the catalog entry's source_model; CatalogKey its id.
+	TargetModel, CatalogKey string
+	// ToolVersion is the skulk-weights version that made the mirror.
+	ToolVersion string
+	// License is the inherited license; its ID is empty when neither card
+	// declares one. LicenseFallback says it came from TargetModel's card
+	// because the vision source's card declares none.
+	License         License
+	LicenseFallback bool
+	Files           []File
+}
+
+// Tags every sidecar card carries.
+var tags = []string{"vision-sidecar", "skulk", "foxlight"}
+
+// frontMatter is the card's YAML metadata, fields in the order written.
+type frontMatter struct {
+	BaseModel   string    `yaml:"base_model"`
+	Tags        []string  `yaml:"tags"`
+	License     any       `yaml:"license,omitempty"`
+	LicenseName string    `yaml:"license_name,omitempty"`
+	LicenseLink string    `yaml:"license_link,omitempty"`
+	Foxlight    provBlock `yaml:"foxlight"`
+}
+
+// provBlock is the namespaced provenance block: the Hub has no
+// base_model_relation for a plain copy, so the relation is stated here.
+type provBlock struct {
+	ArtifactType   string `yaml:"artifact_type"`
+	SourceRepo     string `yaml:"source_repo"`
+	SourceRevision string `yaml:"source_revision"`
+	TargetModel    string `yaml:"target_model,omitempty"`
+	CatalogKey     string `yaml:"catalog_key,omitempty"`
+	LicenseSource  string `yaml:"license_source,omitempty"`
+	ExtractedWith  string `yaml:"extracted_with"`
+}
+
+// Render produces the card for f. Same facts, same bytes: files are sorted by
+// path and nothing depends on the clock.
+func Render(f Facts) []byte {
+	endpoint := strings.TrimRight(f.Endpoint, "/")
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	files := slices.Clone(f.Files)
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+
+	lic := f.License
+	licRev := lic.Revision
+	if licRev == "" && lic.From == f.SourceRepo {
+		licRev = f.SourceSHA
+	}
+	link := resolveLink(endpoint, lic.From, licRev, lic.Link)
+	version := f.ToolVersion
+	if version == "" {
+		version = "dev"
+	}
+
+	fm := frontMatter{
+		BaseModel:   f.SourceRepo,
+		Tags:        tags,
+		LicenseName: lic.Name,
+		LicenseLink: link,
+		Foxlight: provBlock{
+			ArtifactType:   "vision-sidecar",
+			SourceRepo:     f.SourceRepo,
+			SourceRevision: f.SourceSHA,
+			TargetModel:    f.TargetModel,
+			CatalogKey:     f.CatalogKey,
+			ExtractedWith:  "skulk-weights " + version,
+		},
+	}
+	if lic.ID != "" {
+		fm.License = lic.ID
+		if len(lic.More) > 0 {
+			fm.License = append([]string{lic.ID}, lic.More...)
+		}
+		fm.Foxlight.LicenseSource = lic.From
+	}
+
+	var b bytes.Buffer
+	b.WriteString("---\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(fm); err != nil {
+		// Only plain strings and lists go in; yaml.v3 cannot fail on them.
+		panic(fmt.Sprintf("card: encode front matter: %v", err))
+	}
+	enc.Close()
+	b.WriteString("---\n\n")
+
+	src := mdLink(f.SourceRepo, repoURL(endpoint, f.SourceRepo))
+	srcAt := mdLink(f.SourceRepo+"@"+shortSHA(f.SourceSHA), treeURL(endpoint, f.SourceRepo, f.SourceSHA))
+
+	fmt.Fprintf(&b, "# %s\n\n", escape(f.SidecarRepo))
+	fmt.Fprintf(&b, "The vision encoder of %s, mirrored byte-for-byte from commit %s: no quantization, no dtype conversion, no re-serialization. ", src, code(f.SourceSHA))
+	if f.TargetModel != "" {
+		fmt.Fprintf(&b, "It is the vision sidecar Skulk loads next to %s", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
+		if f.CatalogKey != "" {
+			fmt.Fprintf(&b, " (catalog entry %s)", code(f.CatalogKey))
+		}
+		b.WriteString(" to give it a multimodal path. ")
+	}
+	var total int64
+	for _, file := range files {
+		total += file.Size
+	}
+	fmt.Fprintf(&b, "%d %s, %s in all.\n\n", len(files), plural(len(files), "file", "files"), humanBytes(total))
+
+	b.WriteString("## Provenance\n\n| Field | Value |\n| --- | --- |\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	row("Source repository", src)
+	row("Source revision", code(f.SourceSHA)+" ("+mdLink("browse", treeURL(endpoint, f.SourceRepo, f.SourceSHA))+")")
+	if f.TargetModel != "" {
+		row("Target model", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
+	}
+	if f.CatalogKey != "" {
+		row("Catalog key", code(f.CatalogKey))
+	}
+	if lic.ID != "" {
+		v := licenseIDs(lic)
+		if lic.Name != "" {
+			v += " (" + escape(lic.Name) + ")"
+		}
+		row("License", v)
+		row("License declared by", licenseOrigin(endpoint, f, licRev))
+		if link != "" {
+			v := mdLink(link, link)
+			if link != lic.Link {
+				v += " (declared as " + code(lic.Link) + " in that card; resolved at the commit it was read from)"
+			}
+			row("License terms", v)
+		} else if lic.Link != "" {
+			row("License terms", "declared as "+code(lic.Link)+", which is not a link this card can carry")
+		}
+	} else {
+		row("License", "none declared")
+	}
+	row("Extracted with", escape("skulk-weights "+version))
+
+	b.WriteString("\n## Files\n\n")
+	b.WriteString("| Path | Size (bytes) | SHA-256 | Tensors | DTypes | Parameters |\n")
+	b.WriteString("| --- | ---: | --- | ---: | --- | ---: |\n")
+	for _, file := range files {
+		tensors, dtypes, params := "—", "—", "—"
+		if t := file.Tensors; t != nil {
+			tensors = strconv.Itoa(t.Tensors)
+			dtypes = escape(strings.Join(t.DTypes, ", "))
+			params = thousands(t.Params)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
+			escape(file.Path), thousands(file.Size), code(file.SHA256), tensors, dtypes, params)
+	}
+	if len(files) == 0 {
+		b.WriteString("| (none) | | | | | |\n")
+	}
+
+	b.WriteString("\n## Usage\n\n")
+	if f.CatalogKey != "" {
+		fmt.Fprintf(&b, "Skulk fetches this sidecar itself when it loads %s. ", code(f.CatalogKey))
+	}
+	fmt.Fprintf(&b, "To fetch it with `huggingface_hub`, pin a revision so the files cannot change under you. The files are identical to %s, so pinning the source at the copied commit gives the same bytes:\n\n", srcAt)
+	b.WriteString("```python\nfrom huggingface_hub import snapshot_download\n\n")
+	fmt.Fprintf(&b, "# This sidecar; replace \"main\" with a commit of this repository to pin it.\n")
+	fmt.Fprintf(&b, "path = snapshot_download(repo_id=%s, revision=\"main\")\n\n", pyString(f.SidecarRepo))
+	b.WriteString("# The same files from the source, pinned to the commit that was copied.\n")
+	fmt.Fprintf(&b, "path = snapshot_download(\n    repo_id=%s,\n    revision=%s,\n    allow_patterns=[\"*.safetensors\", \"*.safetensors.index.json\", \"*.json\", \"*.txt\", \"*.model\"],\n)\n```\n", pyString(f.SourceRepo), pyString(f.SourceSHA))
+
+	b.WriteString("\n## License\n\n")
+	if lic.ID == "" {
+		fmt.Fprintf(&b, "Neither the model card of %s", src)
+		if f.TargetModel != "" && f.TargetModel != f.SourceRepo {
+			fmt.Fprintf(&b, " nor that of %s", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
+		}
+		b.WriteString(" declares a license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n")
+		return b.Bytes()
+	}
+	fmt.Fprintf(&b, "These weights keep the license of their source, unchanged: %s", licenseIDs(lic))
+	if lic.Name != "" {
+		fmt.Fprintf(&b, " (%s)", escape(lic.Name))
+	}
+	fmt.Fprintf(&b, ", as declared by %s.", licenseOrigin(endpoint, f, licRev))
+	if link != "" {
+		fmt.Fprintf(&b, " Full terms: %s.", mdLink(link, link))
+	}
+	b.WriteString(" Using them means accepting those terms.\n")
+	return b.Bytes()
+}
+
+func licenseIDs(l License) string {
+	ids := []string{code(l.ID)}
+	for _, m := range l.More {
+		ids = append(ids, code(m))
+	}
+	return strings.Join(ids, ", ")
+}
+
+// licenseOrigin says whose card declared the license, and why that one.
+func licenseOrigin(endpoint string, f Facts, rev string) string {
+	from := f.License.From
+	if from == "" {
+		from = f.SourceRepo
+	}
+	target := repoURL(endpoint, from)
+	if rev != "" {
+		target = treeURL(endpoint, from, rev)
+	}
+	s := "the model card of " + mdLink(from, target)
+	if f.LicenseFallback {
+		s += ", the target model, because the vision source's card declares no license"
+	} else if from == f.SourceRepo {
+		s += ", the vision source"
+	}
+	return s
+}
+
+func treeURL(endpoint, repo, rev string) string {
+	return repoURL(endpoint, repo) + "/tree/" + escapePath(rev)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// mdEscaper backslash-escapes the characters that could turn text from a repo
+// (paths, names, license strings) into markup: emphasis, links, HTML, table
+// cells and code spans.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "|", `\|`, "~", `\~`, "#", `\#`, "!", `\!`,
+	"(", `\(`, ")", `\)`, "&", "&amp;",
+	"\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// escape makes s safe as inline markdown text, including inside a table cell.
+func escape(s string) string { return mdEscaper.Replace(s) }
+
+var plainCode = regexp.MustCompile(`^[A-Za-z0-9._/:@+-]*$`)
+
+// code renders s as a code span when it is plain enough that no escaping is
+// needed (ids, hex digests); anything else is escaped text instead, since a
+// code span cannot escape its own backticks.
+func code(s string) string {
+	if s == "" {
+		return "—"
+	}
+	if plainCode.MatchString(s) {
+		return "`" + s + "`"
+	}
+	return escape(s)
+}
+
+// mdLink renders a link with escaped text; parentheses and spaces in the
+// target are percent-encoded so they cannot end it early.
+func mdLink(text, target string) string {
+	target = strings.NewReplacer("(", "%28", ")", "%29", " ", "%20", "<", "%3C", ">", "%3E").Replace(target)
+	return "[" + escape(text) + "](" + target + ")"
+}
+
+// pyString quotes s as a Python string literal. strconv.Quote's escapes are
+// valid Python, and no quoted string can close the surrounding code fence.
+func pyString(s string) string { return strconv.Quote(s) }
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,367 @@
+package catalog
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	builtin "github.com/Foxlight-Foundation/skulk-weights/catalog"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/bad/*.out from the current output")
+
+// testSource is the identity the golden files are checked under: the
+// built-in source's, so owner and collection rules apply.
+func testSource(path string) *Source {
+	s := BuiltinSource()
+	s.Path = path
+	return s
+}
+
+// TestBadGolden parses every testdata/bad/*.yaml and compares the problems
+// with the .out file beside it.
+func TestBadGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, problems := Parse(name, data, testSource(name))
+			var b strings.Builder
+			for _, p := range problems {
+				b.WriteString(p.String())
+				b.WriteByte('\n')
+			}
+			got := b.String()
+			out := strings.TrimSuffix(f, ".yaml") + ".out"
+			if *update {
+				if err := os.WriteFile(out, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("problems differ from %s\n--- got\n%s--- want\n%s", out, got, want)
+			}
+			if got == "" {
+				t.Errorf("%s reports no problem; a bad example must break a rule", name)
+			}
+		})
+	}
+}
+
+func TestBuiltinCatalogIsClean(t *testing.T) {
+	entries, problems := Parse(builtin.FoxlightPath, builtin.Foxlight, BuiltinSource())
+	for _, p := range problems {
+		t.Errorf("built-in catalog: %s", p)
+	}
+	var kimi *Entry
+	for _, e := range entries {
+		if e.ID() == "foxlight/kimi-k2-5-full-q4-k" {
+			kimi = e
+		}
+	}
+	if kimi == nil {
+		t.Fatal("built-in catalog lacks foxlight/kimi-k2-5-full-q4-k")
+	}
+	if kimi.VisionSourceRepo != "third-party/kimi-k2-5-vision" || kimi.VisionSidecarRepo != "FoxlightAI/kimi-k2-5-vision" || !kimi.HasVision() {
+		t.Errorf("kimi vision pair = %q, %q", kimi.VisionSourceRepo, kimi.VisionSidecarRepo)
+	}
+	if kimi.HFCollection != builtin.FoxlightHFCollection {
+		t.Errorf("kimi hf_collection = %q, want the inherited %q", kimi.HFCollection, builtin.FoxlightHFCollection)
+	}
+	if p := kimi.FieldPos["vision_sidecar_repo"]; p.Line == 0 || p.Col != 24 {
+		t.Errorf("vision_sidecar_repo position = %v, want column 24", p)
+	}
+}
+
+func TestSourceSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"mlx-community/Kimi-K2.5-4bit":             "kimi-k2-5",
+		"moonshotai/Kimi-K2.5":                     "kimi-k2-5",
+		"mlx-community/Qwen3-8B-MLX-8bit":          "qwen3-8b",
+		"org/Model--Name.v2-optiq":                 "model-name-v2",
+		"mlx-community/gemma_3-4b-it-4bit":         "gemma_3-4b-it",
+		"org/-.Weird.-":                            "weird",
+		"no-slash-Model-4BIT":                      "no-slash-model",
+		"mlx-community/Mixtral-8x7B-Instruct-v0.1": "mixtral-8x7b-instruct-v0-1",
+		"mlx-community/mlxfoo-4bitish":             "mlxfoo-4bitish",
+	} {
+		if got := SourceSlug(in); got != want {
+			t.Errorf("SourceSlug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHFRepoIDRules(t *testing.T) {
+	for id, bad := range map[string]bool{
+		"FoxlightAI/kimi-k2-5-vision":  false,
+		"a/b":                          false,
+		"a/b--c":                       true,
+		"a/b..c":                       true,
+		"-a/b":                         true,
+		"a/b.":                         true,
+		"a/" + strings.Repeat("x", 96): false,
+		"a/" + strings.Repeat("x", 97): true,
+	} {
+		if got := hfRepoIDProblem(id) != ""; got != bad {
+			t.Errorf("hfRepoIDProblem(%q) rejects = %v, want %v", id, got, bad)
+		}
+	}
+}
+
+func TestCheckRevision(t *testing.T) {
+	for rev, ok := range map[string]bool{
+		"main": true, "v1.0": true, "refs/pr/3": true, "release/2026-06": true,
+		"0123456789abcdef0123456789abcdef01234567": true,
+		"a..b": false, "/main": false, "main/": false, "x.lock": false, ".hidden": false,
+		"has space": false, "a~1": false, "a^": false, "a:b": false, "@": false, "a@{1}": false,
+		"end.": false, "a//b": false, "tab\tname": false,
+	} {
+		if got := checkRevision(rev) == ""; got != ok {
+			t.Errorf("checkRevision(%q) ok = %v, want %v", rev, got, ok)
+		}
+	}
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const operatorCatalog = `models:
+- key: kimi-k2-5-full-q4-k
+  source_model: mlx-community/Kimi-K2.5-4bit
+  quant: q4k
+  tier: moe
+  slices: [full]
+  output_name: ops-kimi.vindex
+  hf_repo: OpsOrg/ops-kimi-vindex
+- key: plain
+  source_model: org/model
+  quant: q4k
+  tier: smoke
+  slices: [full]
+  output_name: ops-plain.vindex
+  hf_repo: OpsOrg/ops-plain-vindex
+  hf_collection: OpsOrg/own-0123
+`
+
+func TestLoadConfigSourcesAndInheritance(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"skulk-weights.yaml": "catalogs:\n- path: cat/ops.yaml\n  namespace: ops\n  hf_owner: OpsOrg\n  hf_collection: OpsOrg/ops-vindexes-abc\n",
+		"cat/ops.yaml":       operatorCatalog,
+	})
+	c, err := Load(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Problems) != 0 {
+		t.Fatalf("problems: %v", c.Problems)
+	}
+	e, err := c.Lookup("ops/kimi-k2-5-full-q4-k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.HFCollection != "OpsOrg/ops-vindexes-abc" || e.Source.Path != filepath.Join("cat", "ops.yaml") {
+		t.Errorf("ops entry collection %q from %q", e.HFCollection, e.Source.Path)
+	}
+	if e, _ := c.Lookup("ops/plain"); e == nil || e.HFCollection != "OpsOrg/own-0123" {
+		t.Errorf("an entry's own hf_collection must win over the source's")
+	}
+	// The same key in two namespaces is two entries; a bare key is ambiguous.
+	if _, err := c.Lookup("kimi-k2-5-full-q4-k"); err == nil {
+		t.Error("bare key present in two sources resolved")
+	}
+	if e, err := c.Lookup("plain"); err != nil || e.ID() != "ops/plain" {
+		t.Errorf("unique bare key: %v, %v", e, err)
+	}
+}
+
+func TestLoadAcrossSourceDuplicates(t *testing.T) {
+	dup := strings.ReplaceAll(operatorCatalog, "ops-kimi.vindex", "kimi-k2-5-full-q4-k.vindex")
+	dup = strings.ReplaceAll(dup, "OpsOrg/ops-kimi-vindex", "FoxlightAI/kimi-k2-5-full-q4-k-vindex")
+	dir := writeFiles(t, map[string]string{
+		"ops.yaml": "catalogues:\n- path: a.yaml\n  namespace: ops\n  hf_owner: FoxlightAI\n- path: b.yaml\n  namespace: ops\n  hf_owner: FoxlightAI\n- path: missing.yaml\n  namespace: Bad_NS\n  hf_owner: FoxlightAI\n  extra: 1\n",
+		"a.yaml":   strings.ReplaceAll(dup, "OpsOrg", "FoxlightAI"),
+		"b.yaml":   strings.ReplaceAll(strings.ReplaceAll(dup, "OpsOrg", "FoxlightAI"), "own-0123", "x"),
+	})
+	c, err := Load(Options{Dir: dir, Config: "ops.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := problemStrings(c.Problems)
+	for _, want := range []string{
+		"ops.yaml:1:1: warning: catalogues is the legacy spelling; use catalogs",
+		"ops.yaml:6:14: ops: duplicate namespace 'ops'",
+		"ops.yaml:9:14: Bad_NS: namespace must match ^[a-z0-9][a-z0-9._-]*$",
+		"ops.yaml:11:3: catalogues[2]: warning: unknown field extra (ignored)",
+		"a.yaml:7:16: kimi-k2-5-full-q4-k: duplicate output_name kimi-k2-5-full-q4-k.vindex",
+		"a.yaml:8:12: kimi-k2-5-full-q4-k: duplicate hf_repo FoxlightAI/kimi-k2-5-full-q4-k-vindex",
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing problem %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "b.yaml") {
+		t.Errorf("a source with a duplicate namespace must not load:\n%s", got)
+	}
+	if len(c.Errors(false)) == 0 || len(c.Errors(true)) <= len(c.Errors(false)) {
+		t.Errorf("Errors(strict) must add the warnings to the errors")
+	}
+}
+
+func TestLoadDuplicateCatalogKey(t *testing.T) {
+	// Two sources sharing a namespace cannot come from one config (the
+	// namespace check refuses it), so merge two sources directly.
+	c := &Catalog{}
+	src1 := &Source{Path: "one.yaml", Namespace: "ops"}
+	src2 := &Source{Path: "two.yaml", Namespace: "ops"}
+	c.addSource(src1, []byte(operatorCatalog))
+	c.addSource(src2, []byte(strings.ReplaceAll(operatorCatalog, "ops-", "other-")))
+	c.finish()
+	got := problemStrings(c.Problems)
+	for _, want := range []string{
+		"two.yaml:2:8: kimi-k2-5-full-q4-k: duplicate catalog key ops/kimi-k2-5-full-q4-k",
+		"two.yaml:9:8: plain: duplicate catalog key ops/plain",
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+}
+
+func TestLoadLegacyConfigNameAndErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"skulk-vindex.yaml": "catalogs:\n- path: nowhere.yaml\n  namespace: ops\n  hf_owner: OpsOrg\n",
+	})
+	c, err := Load(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := problemStrings(c.Problems)
+	for _, want := range []string{
+		"skulk-vindex.yaml:1:1: warning: skulk-vindex.yaml is the legacy config name; rename it to skulk-weights.yaml",
+		"skulk-vindex.yaml:2:9: ops: cannot read catalog nowhere.yaml: no such file or directory",
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if _, err := Load(Options{Dir: dir, Config: "x.yaml", Manifest: "y.yaml"}); !errors.Is(err, ErrConfigAndManifest) {
+		t.Errorf("--config with --manifest: %v", err)
+	}
+	if _, err := Load(Options{Dir: dir, Config: "absent.yaml"}); err == nil {
+		t.Error("a missing --config file must fail loading")
+	}
+	if _, err := Load(Options{Dir: dir, Manifest: "absent.yaml"}); err == nil {
+		t.Error("a missing --manifest file must fail loading")
+	}
+}
+
+func TestManifestHasNoNamespaceOrOwner(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"m.yaml": operatorCatalog})
+	c, err := Load(Options{Dir: dir, Manifest: "m.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Problems) != 0 || len(c.Entries) != 2 || len(c.Sources) != 1 {
+		t.Fatalf("manifest load: %d entries, %v", len(c.Entries), c.Problems)
+	}
+	if id := c.Entries[0].ID(); id != "kimi-k2-5-full-q4-k" {
+		t.Errorf("manifest entry ID = %q, want the bare key", id)
+	}
+	if c.Entries[0].HFCollection != "" {
+		t.Errorf("manifest entry inherited a collection: %q", c.Entries[0].HFCollection)
+	}
+}
+
+func TestLookupNamesClosestKeys(t *testing.T) {
+	c, err := Load(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Lookup("foxlight/kimi-k2-5-ful-q4-k")
+	var le *LookupError
+	if !errors.As(err, &le) {
+		t.Fatalf("Lookup error = %v, want *LookupError", err)
+	}
+	if len(le.Closest) == 0 || le.Closest[0] != "foxlight/kimi-k2-5-full-q4-k" {
+		t.Errorf("closest = %v", le.Closest)
+	}
+	if !strings.Contains(err.Error(), "foxlight/kimi-k2-5-full-q4-k") {
+		t.Errorf("error does not name the closest key: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	base, _ := Parse("base.yaml", []byte(operatorCatalog), &Source{Namespace: "ops"})
+	changed := strings.Replace(operatorCatalog, "tier: smoke", "tier: moe", 1)
+	changed = strings.Replace(changed, "- key: kimi-k2-5-full-q4-k", "- key: added", 1)
+	// Moving text around (a comment shifts every line) is not a change.
+	head, _ := Parse("head.yaml", []byte("# moved\n"+changed+`- key: kimi-k2-5-full-q4-k
+  source_model: mlx-community/Kimi-K2.5-4bit
+  quant: q4k
+  tier: moe
+  slices: [full]
+  output_name: ops-kimi.vindex
+  hf_repo: OpsOrg/ops-kimi-vindex
+`), &Source{Namespace: "ops"})
+	var got []string
+	for _, ch := range Diff(base, head) {
+		got = append(got, ch.Kind.String()+" "+ch.ID)
+	}
+	// "added" reuses kimi's output_name, which is a problem for Parse but
+	// not Diff's concern.
+	want := "added ops/added,changed ops/plain"
+	if strings.Join(got, ",") != want {
+		t.Errorf("Diff = %v, want %s", got, want)
+	}
+	removed := Diff(head, base[:1])
+	if len(removed) != 2 || removed[0].Kind != Removed || removed[0].Old == nil || removed[0].New != nil {
+		t.Errorf("Diff removal = %+v", removed)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	p := Problem{Pos: Pos{File: "f.yaml", Line: 3, Col: 5}, Key: "k", Message: "m"}
+	if got := p.String(); got != "f.yaml:3:5: k: m" {
+		t.Errorf("String() = %q", got)
+	}
+	p.Warning, p.Key = true, ""
+	if got := p.String(); got != "f.yaml:3:5: warning: m" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func problemStrings(ps []Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
