@@ -154,6 +154,11 @@ func (r *runner) infof(format string, args ...any) {
 	fmt.Fprintln(r.cfg.Stdout, logSafe(r.scrub(fmt.Sprintf(format, args...))))
 }
 
+// log returns a writer for multi-line progress from the engine.
+func (r *runner) log() io.Writer {
+	return &safeLines{w: r.cfg.Stdout, scrub: r.scrub}
+}
+
 // errorf reports an error annotation and marks the run failed.
 func (r *runner) errorf(format string, args ...any) {
 	r.failed = true

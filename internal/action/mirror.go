@@ -1,11 +1,14 @@
 package action
 
 import (
+	"bytes"
 	"context"
-	"errors"
-	"time"
+	"io"
+	"sync"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // Mirror is the part of the mirror engine the action drives. Plan must only
@@ -22,42 +25,72 @@ type MirrorConfig struct {
 	Token      string
 	Collection string // SKULK_WEIGHTS_COLLECTION
 	Version    string
+	// Log receives the engine's progress lines.
+	Log io.Writer
 }
 
-// Plan is what publishing an entry would do.
-type Plan struct {
-	SourceRepo, SourceRevision, SourceSHA, SidecarRepo, SidecarHead string
-	Copy, Skip, Prune                                               []FileAction
-	CopyBytes                                                       int64
+// The plan and result types are the mirror engine's own.
+type (
+	Plan       = mirror.Plan
+	FileAction = mirror.FileAction
+	Result     = mirror.Result
+)
+
+// defaultMirror builds the production Mirror: one Hub client for reading
+// the source and reading/writing the sidecar. Without a token the client
+// sends no Authorization header at all.
+func defaultMirror(c MirrorConfig) Mirror {
+	client := hub.New(c.Endpoint, c.Token, hub.WithUserAgent("skulk-weights/"+c.Version+" github-action"))
+	return &hubMirror{cfg: c, client: client}
 }
 
-// FileAction is one file of a plan.
-type FileAction struct {
-	Path   string
-	Size   int64
-	SHA256 string
-	Reason string
+type hubMirror struct {
+	cfg    MirrorConfig
+	client *hub.Client
 }
 
-// Result is what publishing an entry did.
-type Result struct {
-	Plan                    *Plan
-	Commit                  string
-	UpToDate                bool
-	Copied, Skipped, Pruned int
-	BytesMoved              int64
-	Duration                time.Duration
-	Collection              string
+func (m *hubMirror) options(e *catalog.Entry) mirror.Options {
+	return mirror.Options{
+		Entry: e, Source: m.client, Dest: m.client,
+		Collection: m.cfg.Collection, ToolVersion: m.cfg.Version, Progress: m.cfg.Log,
+	}
 }
 
-// errNoMirror is what the default Mirror answers until the mirror engine
-// is linked in.
-var errNoMirror = errors.New("the mirror engine is not available in this build")
+func (m *hubMirror) Plan(ctx context.Context, e *catalog.Entry) (*Plan, error) {
+	return mirror.MakePlan(ctx, m.options(e))
+}
 
-// defaultMirror builds the production Mirror.
-func defaultMirror(MirrorConfig) Mirror { return noMirror{} }
+func (m *hubMirror) Publish(ctx context.Context, e *catalog.Entry) (*Result, error) {
+	return mirror.Publish(ctx, m.options(e))
+}
 
-type noMirror struct{}
+// safeLines is an io.Writer that passes text through logSafe line by line,
+// so names from a source repository's tree cannot become workflow commands
+// when the engine logs them.
+type safeLines struct {
+	mu    sync.Mutex
+	w     io.Writer
+	scrub func(string) string
+	buf   []byte
+}
 
-func (noMirror) Plan(context.Context, *catalog.Entry) (*Plan, error)      { return nil, errNoMirror }
-func (noMirror) Publish(context.Context, *catalog.Entry) (*Result, error) { return nil, errNoMirror }
+func (s *safeLines) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(s.buf, p...)
+	for {
+		i := bytes.IndexAny(s.buf, "\r\n")
+		if i < 0 {
+			break
+		}
+		line := string(s.buf[:i])
+		s.buf = s.buf[i+1:]
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(s.w, logSafe(s.scrub(line))+"\n"); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}

@@ -51,7 +51,8 @@ func (r *runner) pullRequest(ctx context.Context) error {
 		return nil
 	}
 
-	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version})
+	// No Token: this run reads the Hub anonymously whatever hf-token holds.
+	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log()})
 	var plans []entryPlan
 	var models []string
 	for _, ch := range changes {
