@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 )
 
 // Config is everything a run takes from its process and its collaborators.
@@ -32,6 +34,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// NewMirror builds the mirror engine for a run.
 	NewMirror func(MirrorConfig) Mirror
+	// HubOptions are passed to every Hub client the run makes.
+	HubOptions []hub.Option
 	// NewGitHub builds the GitHub client; nil means NewGitHub.
 	NewGitHub func(apiURL, token string, hc *http.Client) (GitHub, error)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -79,6 +80,12 @@ func readEvent(path, name string) (*Event, error) {
 	dec := json.NewDecoder(f)
 	var ev Event
 	if err := dec.Decode(&ev); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("event payload %s is empty", path)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("event payload %s is not valid JSON: it is cut short", path)
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return nil, fmt.Errorf("event payload %s is not valid JSON (at byte %d): %v", path, se.Offset, err)

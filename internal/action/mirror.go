@@ -27,6 +27,8 @@ type MirrorConfig struct {
 	Version    string
 	// Log receives the engine's progress lines.
 	Log io.Writer
+	// HubOptions tune the Hub client (tests shorten its retry waits).
+	HubOptions []hub.Option
 }
 
 // The plan and result types are the mirror engine's own.
@@ -40,7 +42,8 @@ type (
 // the source and reading/writing the sidecar. Without a token the client
 // sends no Authorization header at all.
 func defaultMirror(c MirrorConfig) Mirror {
-	client := hub.New(c.Endpoint, c.Token, hub.WithUserAgent("skulk-weights/"+c.Version+" github-action"))
+	opts := append([]hub.Option{hub.WithUserAgent("skulk-weights/" + c.Version + " github-action")}, c.HubOptions...)
+	client := hub.New(c.Endpoint, c.Token, opts...)
 	return &hubMirror{cfg: c, client: client}
 }
 

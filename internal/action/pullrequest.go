@@ -52,7 +52,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	}
 
 	// No Token: this run reads the Hub anonymously whatever hf-token holds.
-	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log()})
+	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
 	var plans []entryPlan
 	var models []string
 	for _, ch := range changes {
