@@ -63,7 +63,10 @@ check() {
 echo "root: $(ls -A "$root")"
 check "skulk-weights $VERSION" version
 check "" catalog validate
-first=$(inroot catalog list 2>/dev/null | awk 'NF {print $1; exit}' || true)
+# Dry-run an entry with a vision sidecar (else the first entry).
+list=$(inroot catalog list 2>/dev/null || true)
+first=$(awk 'NR > 1 && /vision/ {print $1; exit}' <<<"$list")
+[ -n "$first" ] || first=$(awk 'NR > 1 && NF {print $1; exit}' <<<"$list")
 if [ -n "$first" ]; then
   check "dry run complete" publish --model "$first" --artifact all --dry-run
 else
