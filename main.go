@@ -9,6 +9,10 @@ import (
 	"syscall"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
+
+	// CA roots compiled in, used when the system has none: the action's
+	// image is an empty scratch image holding only the binary.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {

@@ -1,0 +1,27 @@
+package action
+
+import "strings"
+
+// logSafe makes text from outside the action (inputs, catalog values, Hub
+// and GitHub error messages) safe to print as a plain log line. The runner
+// treats a line as a workflow command when, after leading blanks, it starts
+// with "::" (or contains the legacy "##[" form), and it only ever looks at
+// one line at a time. So the text is kept on one line by escaping %, CR and
+// LF the way command data is escaped, and every "::" and "##[" is broken so
+// that no part of the text can start a command.
+func logSafe(s string) string {
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	s = strings.ReplaceAll(s, "\n", "%0A")
+	s = strings.ReplaceAll(s, "::", ":%3A")
+	s = strings.ReplaceAll(s, "##[", "#%23[")
+	return s
+}
+
+// mdSafe makes outside text safe inside Markdown table cells and inline
+// code in the summary and the comment: it stays on one line, cannot close
+// the cell or the code span, and cannot open HTML.
+func mdSafe(s string) string {
+	r := strings.NewReplacer("\r", " ", "\n", " ", "|", "\\|", "`", "'", "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}

@@ -1,0 +1,168 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+)
+
+// entryPlan is what the plan comment says about one changed entry.
+type entryPlan struct {
+	Kind    catalog.ChangeKind
+	ID      string
+	Entry   *catalog.Entry // the head entry; the base one for Removed
+	Old     *catalog.Entry
+	Plan    *Plan
+	PlanErr error // the Hub could not be read
+	Refused error // the sidecar's owner is not allowed
+}
+
+// pullRequest plans the catalog changes of a pull request. It reads the
+// Hub without any token, whatever hf-token holds, so it can never write.
+func (r *runner) pullRequest(ctx context.Context) error {
+	pr := r.event.PullRequest
+	if pr == nil || pr.Base.SHA == "" || pr.Head.SHA == "" {
+		return errors.New("the pull_request payload has no pull_request.base.sha / head.sha")
+	}
+	number := pr.Number
+	if number == 0 {
+		number = r.event.Number
+	}
+	if number == 0 {
+		return errors.New("the pull_request payload has no pull request number")
+	}
+	fork := pr.Head.Repo == nil || pr.Base.Repo == nil || pr.Head.Repo.FullName != pr.Base.Repo.FullName
+	r.infof("pull request #%d: %s (%s) into %s", number, pr.Head.Ref, shortSHA(pr.Head.SHA), pr.Base.Ref)
+
+	head, err := r.loadCatalog()
+	if err != nil {
+		return err
+	}
+	problems := r.annotate(head)
+
+	changes, err := r.prChanges(ctx, number, pr.Base.SHA, head)
+	if err != nil {
+		// Without the diff there is no plan, but the validation above
+		// still stands: report both.
+		r.errorf("%v", err)
+		r.summary(renderPRSummary(prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, DiffErr: err}))
+		return nil
+	}
+
+	// No Token: this run reads the Hub anonymously whatever hf-token holds.
+	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
+	var plans []entryPlan
+	var models []string
+	for _, ch := range changes {
+		ep := entryPlan{Kind: ch.Kind, ID: ch.ID, Entry: ch.New, Old: ch.Old}
+		if ch.Kind == catalog.Removed {
+			ep.Entry = ch.Old
+			plans = append(plans, ep)
+			continue
+		}
+		if ch.New.HasVision() {
+			models = append(models, ch.ID)
+			if err := ownerCheck(ch.New); err != nil {
+				ep.Refused = err
+				r.entryError(ch.New, "vision_sidecar_repo", err)
+			} else {
+				r.infof("%s: planning %s -> %s", ch.ID, ch.New.VisionSourceRepo, ch.New.VisionSidecarRepo)
+				ep.Plan, ep.PlanErr = reader.Plan(ctx, ch.New)
+				if ep.PlanErr != nil {
+					r.warningf("%s: the Hub could not be read for the live plan: %v", ch.ID, ep.PlanErr)
+				}
+			}
+		}
+		plans = append(plans, ep)
+	}
+
+	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Entries: plans}
+	r.summary(renderPRSummary(view))
+	if models == nil {
+		models = []string{}
+	}
+	r.output("models", models)
+	r.output("result", prResult(view))
+
+	if r.in.Comment {
+		body := fitComment(r.scrub(renderPRComment(view)), maxCommentBytes)
+		login := resolveLogin(ctx, r.gh, r.in.CommentLogin)
+		outcome, url, err := upsertComment(ctx, r.gh, r.owner, r.repo, number, login, planMarker, body)
+		if err != nil {
+			// Failing to comment never fails the check: the plan is in
+			// the summary, and a fork's token is read-only by design.
+			r.warningf("%s", commentError(err, number, fork))
+		} else {
+			r.infof("plan comment %s: %s", outcome, url)
+		}
+	}
+	if len(problems) > 0 {
+		r.errorf("the catalog has %d problem(s); see the annotations and the job summary", len(problems))
+	}
+	return nil
+}
+
+// prChanges diffs the head catalog against the pull request's base: files
+// the pull request did not touch are taken from the head as they are; the
+// others are read at the base commit through the API.
+func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head *catalog.Catalog) ([]catalog.Change, error) {
+	files, err := r.gh.PullRequestFiles(ctx, r.owner, r.repo, number)
+	if err != nil {
+		return nil, err
+	}
+	touched := make(map[string]ChangedFile, len(files))
+	for _, f := range files {
+		touched[f.Name] = f
+	}
+	bySource := make(map[*catalog.Source][]*catalog.Entry)
+	for _, e := range head.Entries {
+		bySource[e.Source] = append(bySource[e.Source], e)
+	}
+	var base []*catalog.Entry
+	for _, src := range head.Sources {
+		p := r.repoPath(src.Path)
+		f, ok := touched[p]
+		if p == "" || !ok {
+			base = append(base, bySource[src]...)
+			continue
+		}
+		if f.Status == "added" {
+			continue
+		}
+		basePath := p
+		if f.Status == "renamed" && f.Previous != "" {
+			basePath = f.Previous
+		}
+		data, err := r.gh.FileAt(ctx, r.owner, r.repo, basePath, baseSHA)
+		if errors.Is(err, ErrNotFound) {
+			continue // new in this pull request
+		}
+		if err != nil {
+			return nil, err
+		}
+		old, _ := catalog.Parse(basePath, data, src)
+		base = append(base, old...)
+		r.infof("%s changed in this pull request (%d entries at the base)", p, len(old))
+	}
+	return catalog.Diff(base, head.Entries), nil
+}
+
+// entryError reports err as an error annotation at the entry's field.
+func (r *runner) entryError(e *catalog.Entry, field string, err error) {
+	pos, ok := e.FieldPos[field]
+	if !ok {
+		pos = e.Pos
+	}
+	fields := map[string]string{"title": "skulk-weights"}
+	if f := r.repoPath(pos.File); f != "" {
+		fields["file"] = f
+		if pos.Line > 0 {
+			fields["line"] = fmt.Sprint(pos.Line)
+			fields["col"] = fmt.Sprint(pos.Col)
+		}
+	}
+	r.failed = true
+	r.gha.WithFieldsMap(fields).Errorf("%s", r.scrub(err.Error()))
+}

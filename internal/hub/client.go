@@ -1,0 +1,381 @@
+// Package hub is a client for the Hugging Face Hub's HTTP API: the calls a
+// byte-for-byte mirror needs (repo info, tree, paths-info, resolve with
+// Range, repo creation, preupload, LFS batch and transfers, NDJSON commits,
+// server-side LFS duplication and collections), with typed errors and a
+// retry policy that never resends a commit and never buffers a streamed body.
+//
+// The token is attached by the client's transport, and only to requests for
+// the endpoint's own scheme and host that are not redirects and not storage
+// transfers; it is never part of an error or a log line.
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultEndpoint is the public Hub.
+const DefaultEndpoint = "https://huggingface.co"
+
+// Client talks to one Hub endpoint with one (possibly empty) token. It is
+// safe for concurrent use.
+type Client struct {
+	endpoint  string   // no trailing slash
+	origin    *url.URL // scheme+host of endpoint
+	token     string
+	http      *http.Client
+	userAgent string
+	retry     RetryPolicy
+	logf      func(format string, args ...any)
+}
+
+// RetryPolicy says how calls that are safe to repeat are retried: on network
+// errors and on 408, 429, 500, 502, 503 and 504, waiting what the server asks
+// (RateLimit, Retry-After) or else MinWait doubling up to MaxWait, at most
+// MaxRetries times. A wait longer than MaxServerWait is not sat out: the
+// call fails with ErrRateLimited instead.
+type RetryPolicy struct {
+	MaxRetries    int
+	MinWait       time.Duration
+	MaxWait       time.Duration
+	MaxServerWait time.Duration
+}
+
+// DefaultRetryPolicy mirrors huggingface_hub's http_backoff (1 s doubling to
+// 8 s, 5 retries) and waits out rate-limit windows of up to 6 minutes.
+var DefaultRetryPolicy = RetryPolicy{MaxRetries: 5, MinWait: time.Second, MaxWait: 8 * time.Second, MaxServerWait: 6 * time.Minute}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithRetryPolicy replaces DefaultRetryPolicy.
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
+
+// WithTransport sets the underlying round tripper (tests, proxies).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) { c.http.Transport.(*authTransport).base = rt }
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithLogf receives one line per retry (never containing the token).
+func WithLogf(f func(format string, args ...any)) Option { return func(c *Client) { c.logf = f } }
+
+// New returns a client for endpoint (DefaultEndpoint when empty) using token
+// (anonymous when empty).
+func New(endpoint, token string, opts ...Option) *Client {
+	endpoint = strings.TrimRight(strings.TrimSpace(endpoint), "/")
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	origin, err := url.Parse(endpoint)
+	if err != nil || origin.Host == "" {
+		origin = &url.URL{Scheme: "https", Host: "invalid.endpoint"}
+	}
+	c := &Client{
+		endpoint:  endpoint,
+		origin:    origin,
+		token:     strings.TrimSpace(token),
+		userAgent: "skulk-weights",
+		retry:     DefaultRetryPolicy,
+		logf:      func(string, ...any) {},
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	// Go's transparent gzip would hide Content-Length and change byte
+	// counts; weights are incompressible anyway.
+	tr.DisableCompression = true
+	c.http = &http.Client{Transport: &authTransport{base: tr, c: c}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// FromEnv returns a client configured as the official clients are:
+// HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN.
+func FromEnv(getenv func(string) string, opts ...Option) *Client {
+	return New(getenv("HF_ENDPOINT"), getenv("HF_TOKEN"), opts...)
+}
+
+// Endpoint returns the base URL without a trailing slash.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// HasToken reports whether the client sends a token.
+func (c *Client) HasToken() bool { return c.token != "" }
+
+// Redact replaces the client's token in s; use it on any text that might
+// have passed through a server or a URL.
+func (c *Client) Redact(s string) string {
+	if c.token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[redacted]")
+}
+
+type authKey struct{}
+
+// authTransport adds the bearer token to first-hop requests for the
+// endpoint's own origin that asked for it. Redirect hops (req.Response set)
+// and storage transfers never carry it, whatever their host.
+type authTransport struct {
+	base http.RoundTripper
+	c    *Client
+}
+
+func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	want, _ := r.Context().Value(authKey{}).(bool)
+	if want && t.c.token != "" && r.Response == nil &&
+		r.URL.Scheme == t.c.origin.Scheme && r.URL.Host == t.c.origin.Host {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+t.c.token)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// call describes one logical request.
+type call struct {
+	method string
+	url    string
+	header http.Header
+	// body is called once per attempt so a retry never needs a buffered
+	// copy of what was sent; nil means no body.
+	body func() (io.ReadCloser, error)
+	size int64 // Content-Length of body; -1 unknown
+	auth bool  // send the token (endpoint origin only)
+	// retry marks the call safe to repeat.
+	retry bool
+	// ok lists extra statuses returned to the caller instead of failing.
+	ok []int
+}
+
+func jsonBody(v any) (func() (io.ReadCloser, error), int64, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, int64(len(b)), nil
+}
+
+// permanent is implemented by errors (typically from a request body) that
+// must not be retried, such as a checksum mismatch.
+type permanent interface{ Permanent() bool }
+
+func isPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// do runs a call with the retry policy and returns a response with a 2xx
+// status (or one listed in call.ok); the caller closes its body.
+func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := c.once(ctx, cl)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !cl.retry || attempt >= c.retry.MaxRetries || !retryable(err) {
+			return nil, err
+		}
+		wait := c.backoff(attempt)
+		var he *Error
+		if errors.As(err, &he) && he.RetryAfter > 0 {
+			wait = he.RetryAfter
+			if wait > c.retry.MaxServerWait {
+				return nil, err
+			}
+		}
+		c.logf("retrying %s %s in %s: %s", cl.method, redactURL(cl.url), wait.Round(time.Millisecond), c.Redact(err.Error()))
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, cl call) (*http.Response, error) {
+	ctx = context.WithValue(ctx, authKey{}, cl.auth)
+	var body io.ReadCloser
+	if cl.body != nil {
+		var err error
+		if body, err = cl.body(); err != nil {
+			return nil, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	if body != nil {
+		req.ContentLength = cl.size
+		if cl.size == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	for k, v := range cl.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &transportError{method: cl.method, url: redactURL(cl.url), err: err, token: c.token}
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	for _, s := range cl.ok {
+		if resp.StatusCode == s {
+			return resp, nil
+		}
+	}
+	defer resp.Body.Close()
+	return nil, newError(resp, c.token)
+}
+
+// transportError is a request that got no HTTP answer. Its text never holds
+// a query string (presigned URLs) or the token.
+type transportError struct {
+	method, url string
+	err         error
+	token       string
+}
+
+func (e *transportError) Error() string {
+	msg := e.err.Error()
+	// url.Error repeats the full URL; keep only the cause.
+	var ue *url.Error
+	if errors.As(e.err, &ue) {
+		msg = ue.Err.Error()
+	}
+	if e.token != "" {
+		msg = strings.ReplaceAll(msg, e.token, "[redacted]")
+	}
+	return fmt.Sprintf("%s %s: %s", e.method, e.url, msg)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	if isPermanent(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var he *Error
+	if errors.As(err, &he) {
+		switch he.Status {
+		case 408, 429, 500, 502, 503, 504:
+			return true
+		}
+		return false
+	}
+	var te *transportError
+	if errors.As(err, &te) {
+		var ne net.Error
+		var ue *url.Error
+		return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.retry.MinWait << attempt
+	if d > c.retry.MaxWait || d <= 0 {
+		d = c.retry.MaxWait
+	}
+	// ±20% jitter so parallel transfers do not retry in lockstep.
+	j := time.Duration(rand.Int64N(int64(d)/5 + 1))
+	return d - d/10 + j
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// redactURL drops the query string: storage URLs carry signatures there.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<url>"
+	}
+	u.RawQuery = ""
+	u.User = nil
+	return u.String()
+}
+
+// decode reads a JSON response body into v and closes it.
+func decode(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(v); err != nil {
+		return fmt.Errorf("%s %s: decoding response: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	}
+	return nil
+}
+
+// getJSON GETs an API URL (retried) and decodes it.
+func (c *Client) getJSON(ctx context.Context, u string, v any) (*http.Response, error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, url: u, auth: true, retry: true,
+		header: http.Header{"Accept": {"application/json"}}})
+	if err != nil {
+		return nil, err
+	}
+	return resp, decode(resp, v)
+}
+
+// postJSON POSTs a JSON body and decodes the answer into out (if non-nil).
+func (c *Client) postJSON(ctx context.Context, u string, in, out any, retry bool, ok ...int) (*http.Response, error) {
+	body, size, err := jsonBody(in)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, call{method: http.MethodPost, url: u, auth: true, retry: retry, body: body, size: size, ok: ok,
+		header: http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		resp.Body.Close()
+		return resp, nil
+	}
+	return resp, decode(resp, out)
+}
+
+// repoPath escapes "owner/name" for the URL (each segment, keeping the slash).
+func repoPath(repo string) string { return escapePath(repo) }
+
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// escapeRev escapes a revision with no safe characters (refs/pr/1 ->
+// refs%2Fpr%2F1), as huggingface_hub does.
+func escapeRev(rev string) string { return url.PathEscape(rev) }
+
+func (c *Client) api(format string, args ...any) string {
+	return c.endpoint + fmt.Sprintf(format, args...)
+}

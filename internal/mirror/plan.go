@@ -1,0 +1,339 @@
+// Package mirror owns the vision-sidecar mirror: pin the source revision,
+// plan against the sidecar's head, copy each file the fastest way the Hub
+// allows (server-side duplicate, already stored, or streamed source GET ->
+// LFS PUT with hashes checked as bytes pass), write everything in one atomic
+// commit with the model card, verify, and file the sidecar in its
+// collection.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+)
+
+// Defaults for the source limits; flags override them.
+const (
+	DefaultMaxBytes = 50_000_000_000 // 50 GB
+	DefaultMaxFiles = 1000
+	DefaultJobs     = 4
+)
+
+// Options configures Plan and Publish.
+type Options struct {
+	Entry *catalog.Entry
+	// Source reads the vision source repo; Dest reads and writes the sidecar.
+	// They may be the same client.
+	Source, Dest *hub.Client
+	Jobs         int   // concurrent transfers (files or parts); default DefaultJobs
+	MaxBytes     int64 // refuse sources larger than this; default DefaultMaxBytes
+	MaxFiles     int   // refuse sources with more managed files; default DefaultMaxFiles
+	// Collection is the value of SKULK_WEIGHTS_COLLECTION: empty files into
+	// the owner's "Vision Sidecars", a disabling value skips filing, an
+	// owner/slug files there instead.
+	Collection  string
+	Progress    io.Writer // progress and log lines; nil discards
+	Terminal    bool      // Progress is a terminal: redraw a status line
+	ToolVersion string
+	// ProgressEvery is the interval of plain progress lines (default 5 s).
+	ProgressEvery time.Duration
+	// MaxReplans bounds re-planning after the sidecar moved (412); default 3.
+	MaxReplans int
+}
+
+func (o *Options) defaults() {
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxFiles <= 0 {
+		o.MaxFiles = DefaultMaxFiles
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 5 * time.Second
+	}
+	if o.MaxReplans <= 0 {
+		o.MaxReplans = 3
+	}
+}
+
+// FileAction is one file of a plan.
+type FileAction struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"` // LFS files
+	Reason string `json:"reason"`
+	// Method is how the file was copied: "duplicate", "stored", "stream",
+	// "multipart" or "inline"; empty in a plan.
+	Method string `json:"method,omitempty"`
+}
+
+// Plan is what a publish would do, computed read-only.
+type Plan struct {
+	SourceRepo     string       `json:"source_repo"`
+	SourceRevision string       `json:"source_revision"`
+	SourceSHA      string       `json:"source_sha"`
+	SidecarRepo    string       `json:"sidecar_repo"`
+	SidecarHead    string       `json:"sidecar_head"` // "" when the sidecar does not exist yet
+	Copy           []FileAction `json:"copy"`
+	Skip           []FileAction `json:"skip"`
+	Prune          []FileAction `json:"prune"`
+	CopyBytes      int64        `json:"copy_bytes"`
+
+	source   []hub.TreeEntry          // managed source files at SourceSHA
+	cardData map[string]any           // the source card's front matter at SourceSHA
+	sidecar  map[string]hub.TreeEntry // sidecar files at SidecarHead
+}
+
+// Managed reports whether p is one of the kinds a vision sidecar mirrors:
+// *.safetensors, *.safetensors.index.json, *.json, *.txt and *.model at any
+// depth.
+func Managed(p string) bool {
+	for _, ext := range []string{".safetensors", ".json", ".txt", ".model"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// neverPruned are sidecar files the mirror never deletes.
+var neverPruned = map[string]bool{"README.md": true, ".gitattributes": true}
+
+// unsafePath says why p must not be written into a sidecar, or "".
+func unsafePath(p string) string {
+	switch {
+	case p == "":
+		return "empty path"
+	case strings.HasPrefix(p, "/"):
+		return "absolute path"
+	case strings.Contains(p, `\`):
+		return "backslash in path"
+	case strings.IndexFunc(p, unicode.IsControl) >= 0:
+		return "control character in path"
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "":
+			return "empty path segment"
+		case ".", "..":
+			return fmt.Sprintf("%q path segment", seg)
+		}
+	}
+	if path.Clean(p) != p {
+		return "path is not clean"
+	}
+	return ""
+}
+
+// PlanError is a refusal found while planning: nothing was written.
+type PlanError struct{ Msg string }
+
+func (e *PlanError) Error() string { return e.Msg }
+
+// MakePlan pins the source revision, lists the source at that commit and
+// the sidecar at its head, and says what a publish would copy, skip and
+// prune. It writes nothing and works without a token for public repos.
+func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
+	opts.defaults()
+	p, err := pinSource(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := planSidecar(ctx, &opts, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// pinSource resolves the source revision to a sha and lists the managed
+// files there, refusing unsafe paths and oversize sources.
+func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
+	e := opts.Entry
+	if e == nil || !e.HasVision() {
+		id := ""
+		if e != nil {
+			id = e.ID()
+		}
+		return nil, &PlanError{fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", id)}
+	}
+	p := &Plan{SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision, SidecarRepo: e.VisionSidecarRepo}
+	if p.SourceRevision == "" {
+		p.SourceRevision = "main"
+	}
+	info, err := opts.Source.RepoInfo(ctx, p.SourceRepo, p.SourceRevision)
+	if err == nil && !hub.IsCommitSHA(info.SHA) {
+		err = fmt.Errorf("the hub answered no commit sha")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s@%s: %w", p.SourceRepo, p.SourceRevision, describe(err, p.SourceRepo))
+	}
+	sha := info.SHA
+	p.SourceSHA = sha
+	p.cardData = info.CardData
+	tree, err := opts.Source.ListTree(ctx, p.SourceRepo, sha)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s@%s: %w", p.SourceRepo, short(sha), describe(err, p.SourceRepo))
+	}
+	var bad []string
+	var total int64
+	weights := 0
+	for _, t := range tree {
+		if t.Type != "file" {
+			continue
+		}
+		if why := unsafePath(t.Path); why != "" {
+			bad = append(bad, fmt.Sprintf("%q (%s)", t.Path, why))
+			continue
+		}
+		if !Managed(t.Path) {
+			continue
+		}
+		if t.Size < 0 || (t.LFS != nil && t.LFS.Size != t.Size) {
+			bad = append(bad, fmt.Sprintf("%q (inconsistent size)", t.Path))
+			continue
+		}
+		if strings.HasSuffix(t.Path, ".safetensors") {
+			weights++
+		}
+		total += t.Size
+		p.source = append(p.source, t)
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
+	}
+	if weights == 0 {
+		return nil, &PlanError{fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
+	}
+	if len(p.source) > opts.MaxFiles {
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
+	}
+	if total > opts.MaxBytes {
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), HumanBytes(total), HumanBytes(opts.MaxBytes))}
+	}
+	sort.Slice(p.source, func(i, j int) bool { return p.source[i].Path < p.source[j].Path })
+	return p, nil
+}
+
+// planSidecar lists the sidecar at its head and fills Copy, Skip and Prune.
+func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
+	p.Copy, p.Skip, p.Prune, p.CopyBytes = nil, nil, nil, 0
+	p.sidecar = map[string]hub.TreeEntry{}
+	info, err := opts.Dest.RepoInfo(ctx, p.SidecarRepo, "main")
+	switch {
+	case errors.Is(err, hub.ErrRepoNotFound) || errors.Is(err, hub.ErrRevisionNotFound):
+		p.SidecarHead = ""
+	case err != nil:
+		return fmt.Errorf("reading sidecar %s: %w", p.SidecarRepo, describe(err, p.SidecarRepo))
+	default:
+		p.SidecarHead = info.SHA
+		tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, info.SHA)
+		if err != nil {
+			return fmt.Errorf("listing sidecar %s@%s: %w", p.SidecarRepo, short(info.SHA), describe(err, p.SidecarRepo))
+		}
+		for _, t := range tree {
+			if t.Type == "file" {
+				p.sidecar[t.Path] = t
+			}
+		}
+	}
+	inSource := map[string]bool{}
+	for _, s := range p.source {
+		inSource[s.Path] = true
+		a := FileAction{Path: s.Path, Size: s.Size}
+		if s.LFS != nil {
+			a.SHA256 = s.LFS.OID
+		}
+		d, ok := p.sidecar[s.Path]
+		switch {
+		case !ok:
+			a.Reason = "new"
+		case sameContent(s, d):
+			a.Reason = "unchanged"
+			p.Skip = append(p.Skip, a)
+			continue
+		default:
+			a.Reason = "changed"
+		}
+		p.Copy = append(p.Copy, a)
+		p.CopyBytes += a.Size
+	}
+	var extra []string
+	for path := range p.sidecar {
+		if !inSource[path] && Managed(path) && !neverPruned[path] {
+			extra = append(extra, path)
+		}
+	}
+	sort.Strings(extra)
+	for _, path := range extra {
+		d := p.sidecar[path]
+		a := FileAction{Path: path, Size: d.Size, Reason: "not in source"}
+		if d.LFS != nil {
+			a.SHA256 = d.LFS.OID
+		}
+		p.Prune = append(p.Prune, a)
+	}
+	return nil
+}
+
+// sameContent compares a source and a sidecar entry: sha256 and size for LFS
+// files, git blob id and size for regular files. A file that moved between
+// LFS and regular storage is not the same: its git id differs.
+func sameContent(s, d hub.TreeEntry) bool {
+	if s.Size != d.Size || (s.LFS == nil) != (d.LFS == nil) {
+		return false
+	}
+	if s.LFS != nil {
+		return s.LFS.OID == d.LFS.OID && s.LFS.Size == d.LFS.Size
+	}
+	return s.OID == d.OID
+}
+
+// describe turns Hub errors into what a user can act on.
+func describe(err error, repo string) error {
+	switch {
+	case errors.Is(err, hub.ErrRepoNotFound):
+		return fmt.Errorf("%s does not exist or the token cannot see it: %w", repo, err)
+	case errors.Is(err, hub.ErrGated):
+		return fmt.Errorf("%s is gated: accept its terms on the Hub with the token's account: %w", repo, err)
+	case errors.Is(err, hub.ErrUnauthorized):
+		return fmt.Errorf("the Hub refused the token (check HF_TOKEN): %w", err)
+	}
+	return err
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// HumanBytes formats n in binary units.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,396 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+)
+
+// CollectionTitle is the collection vision sidecars are filed into.
+const CollectionTitle = "Vision Sidecars"
+
+// Result is what a publish did. It is the GitHub Action's `result` output.
+type Result struct {
+	Plan       *Plan         `json:"plan"`
+	Commit     string        `json:"commit,omitempty"`
+	UpToDate   bool          `json:"up_to_date"`
+	Copied     int           `json:"copied"`
+	Skipped    int           `json:"skipped"`
+	Pruned     int           `json:"pruned"`
+	BytesMoved int64         `json:"bytes_moved"`
+	Duration   time.Duration `json:"duration_ns"`
+	Collection string        `json:"collection,omitempty"` // slug filed into; "" if disabled
+}
+
+// ErrNoToken is returned by Publish when Dest has no token.
+var ErrNoToken = errors.New("HF_TOKEN is required for non-dry-run publishing")
+
+var slugRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+
+var collectionDisable = map[string]bool{"0": true, "false": true, "no": true, "none": true, "off": true, "disabled": true}
+
+// collectionTarget reads SKULK_WEIGHTS_COLLECTION: disabled, an explicit
+// owner/slug, or "" meaning "find Vision Sidecars by title".
+func collectionTarget(v string) (disabled bool, slug string, err error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return false, "", nil
+	case collectionDisable[strings.ToLower(v)]:
+		return true, "", nil
+	case slugRE.MatchString(v):
+		return false, v, nil
+	}
+	return false, "", errors.New("SKULK_WEIGHTS_COLLECTION must look like owner/slug or be 'none'")
+}
+
+// Publish mirrors the entry's vision source into its sidecar: one atomic
+// commit with every copied and pruned file and the model card, made only if
+// something changed, verified after it lands, then filed in the collection.
+func Publish(ctx context.Context, opts Options) (*Result, error) {
+	opts.defaults()
+	start := time.Now()
+	if !opts.Dest.HasToken() {
+		return nil, ErrNoToken
+	}
+	colDisabled, colSlug, err := collectionTarget(opts.Collection)
+	if err != nil {
+		return nil, err
+	}
+	prog := newProgress(opts.Progress, opts.Terminal, opts.ProgressEvery)
+	defer prog.close()
+
+	p, err := pinSource(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	prog.logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	lic, fallback := findLicense(ctx, &opts, p, prog)
+
+	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}}
+	res := &Result{Plan: p}
+	var commit string
+	lost := false
+	for attempt := 0; ; attempt++ {
+		if err := planSidecar(ctx, &opts, p); err != nil {
+			return nil, err
+		}
+		if p.SidecarHead == "" {
+			if err := ensureRepo(ctx, &opts, p.SidecarRepo, prog); err != nil {
+				return nil, err
+			}
+			if err := planSidecar(ctx, &opts, p); err != nil {
+				return nil, err
+			}
+		}
+		prog.logf("plan against %s@%s: copy %d (%s), unchanged %d, prune %d",
+			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.Prune))
+
+		// Regular files are small: fetch them all (the card lists their
+		// sha256) before asking for write access with the card's bytes.
+		if err := c.fetchRegular(ctx); err != nil {
+			return nil, err
+		}
+		if err := checkWrite(ctx, &opts, p); err != nil {
+			return nil, err
+		}
+		if err := c.copyAll(ctx); err != nil {
+			return nil, abortErr(err)
+		}
+		facts, err := c.facts(ctx, lic, fallback)
+		if err != nil {
+			return nil, abortErr(err)
+		}
+		readme := card.Render(facts)
+		cardSame := false
+		if d, ok := p.sidecar["README.md"]; ok && d.LFS == nil && d.OID == GitBlobID(readme) {
+			cardSame = true
+		}
+		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
+			if lost {
+				// An earlier commit whose answer was lost did land.
+				commit = p.SidecarHead
+				prog.logf("the commit whose answer was lost had landed: %s", commit)
+				break
+			}
+			res.UpToDate = true
+			commit = ""
+			break
+		}
+		req := hub.CommitRequest{
+			Summary:      fmt.Sprintf("Mirror vision encoder from %s@%s", p.SourceRepo, short(p.SourceSHA)),
+			Description:  fmt.Sprintf("Byte-for-byte mirror of %s at commit %s, made by skulk-weights %s for catalog entry %s.", p.SourceRepo, p.SourceSHA, opts.ToolVersion, opts.Entry.ID()),
+			ParentCommit: p.SidecarHead,
+		}
+		for _, a := range p.Copy {
+			cp := c.done[a.Path]
+			if cp.content != nil {
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Content: cp.content})
+			} else {
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: a.SHA256, Size: a.Size})
+			}
+		}
+		for _, a := range p.Prune {
+			req.Ops = append(req.Ops, hub.CommitOp{Kind: "deletedFile", Path: a.Path})
+		}
+		if !cardSame {
+			req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: "README.md", Content: readme})
+		}
+		info, err := opts.Dest.Commit(ctx, p.SidecarRepo, "main", req)
+		if err == nil {
+			commit = info.OID
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		switch {
+		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
+			prog.logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
+			continue
+		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
+			// parentCommit makes a resend safe: if the first commit landed,
+			// the head moved and the new plan shows it.
+			prog.logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
+			lost = true
+			continue
+		case errors.Is(err, hub.ErrForbidden):
+			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
+		}
+		return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, err)
+	}
+
+	for i := range p.Copy {
+		if cp := c.done[p.Copy[i].Path]; cp != nil {
+			p.Copy[i].Method = cp.method
+		}
+	}
+	res.Commit = commit
+	res.Copied, res.Skipped, res.Pruned = len(p.Copy), len(p.Skip), len(p.Prune)
+	res.BytesMoved = c.moved.Load()
+	for _, a := range p.Copy {
+		if cp := c.done[a.Path]; cp != nil && cp.content != nil {
+			res.BytesMoved += int64(len(cp.content))
+		}
+	}
+	if res.UpToDate {
+		res.Copied, res.Pruned = 0, 0
+		prog.logf("%s is already up to date at %s", p.SidecarRepo, p.SourceSHA)
+	} else {
+		prog.logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
+		if err := verify(ctx, &opts, p, commit); err != nil {
+			return res, err
+		}
+	}
+
+	if colDisabled {
+		prog.logf("collection filing disabled by SKULK_WEIGHTS_COLLECTION")
+	} else {
+		slug, err := fileCollection(ctx, &opts, p.SidecarRepo, colSlug)
+		if err != nil {
+			res.Duration = time.Since(start)
+			return res, err
+		}
+		res.Collection = slug
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func abortErr(err error) error {
+	return fmt.Errorf("%w; nothing was committed", err)
+}
+
+// findLicense reads the license from the vision source's card at the pinned
+// sha, falling back to the entry's source_model card.
+func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (card.License, bool) {
+	if l, ok := card.LicenseFrom(p.cardData); ok {
+		l.From, l.Revision = p.SourceRepo, p.SourceSHA
+		return l, false
+	}
+	if m := opts.Entry.SourceModel; m != "" {
+		info, err := opts.Source.RepoInfo(ctx, m, "")
+		if err == nil {
+			if l, ok := card.LicenseFrom(info.CardData); ok {
+				l.From, l.Revision = m, info.SHA
+				prog.logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
+				return l, true
+			}
+		}
+	}
+	prog.logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
+	return card.License{}, true
+}
+
+// ensureRepo creates the sidecar as a public model repo.
+func ensureRepo(ctx context.Context, opts *Options, repo string, prog *progress) error {
+	err := opts.Dest.CreateRepo(ctx, repo, false)
+	switch {
+	case err == nil:
+		prog.logf("created %s", repo)
+		return nil
+	case errors.Is(err, hub.ErrConflict):
+		return nil
+	}
+	return fmt.Errorf("creating %s: %w", repo, describeWrite(err, repo))
+}
+
+// describeWrite explains a refused write.
+func describeWrite(err error, repo string) error {
+	if errors.Is(err, hub.ErrForbidden) || errors.Is(err, hub.ErrUnauthorized) {
+		owner, _, _ := strings.Cut(repo, "/")
+		return fmt.Errorf("the token cannot write to %s: it needs write access to that repo (or to %s's repos): %w", repo, owner, err)
+	}
+	return err
+}
+
+// checkWrite asks preupload about the files of the commit: it needs write
+// access, so a token scoped elsewhere fails here, before any byte moves.
+func checkWrite(ctx context.Context, opts *Options, p *Plan) error {
+	files := []hub.PreuploadFile{{Path: "README.md", Size: 1, Sample: []byte("\n")}}
+	for _, a := range p.Copy {
+		files = append(files, hub.PreuploadFile{Path: a.Path, Size: a.Size})
+	}
+	if _, _, err := opts.Dest.Preupload(ctx, p.SidecarRepo, "main", files); err != nil {
+		return fmt.Errorf("checking write access to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
+	}
+	return nil
+}
+
+// fetchRegular downloads every regular source file not yet in hand.
+func (c *copier) fetchRegular(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Jobs)
+	for _, s := range c.p.source {
+		if s.LFS != nil || c.done[s.Path] != nil {
+			continue
+		}
+		g.Go(func() error { return c.copyRegular(gctx, s) })
+	}
+	return g.Wait()
+}
+
+// facts gathers the model card's facts; safetensors files whose bytes did
+// not pass through the copy have their header read with ranged GETs.
+func (c *copier) facts(ctx context.Context, lic card.License, fallback bool) (card.Facts, error) {
+	e := c.opts.Entry
+	f := card.Facts{
+		Endpoint: c.opts.Dest.Endpoint(), SidecarRepo: c.p.SidecarRepo, SourceRepo: c.p.SourceRepo, SourceSHA: c.p.SourceSHA,
+		TargetModel: e.SourceModel, CatalogKey: e.ID(), ToolVersion: c.opts.ToolVersion, License: lic, LicenseFallback: fallback,
+	}
+	files := make([]card.File, len(c.p.source))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Jobs)
+	for i, s := range c.p.source {
+		files[i] = card.File{Path: s.Path, Size: s.Size}
+		if s.LFS != nil {
+			files[i].SHA256 = s.LFS.OID
+		} else if cp := c.done[s.Path]; cp != nil {
+			files[i].SHA256 = sha256Hex(cp.content)
+		}
+		if !strings.HasSuffix(s.Path, ".safetensors") {
+			continue
+		}
+		if cp := c.done[s.Path]; cp != nil && cp.summary != nil {
+			files[i].Tensors = cp.summary
+			continue
+		}
+		g.Go(func() error {
+			sum, err := headerSummary(gctx, c.opts.Source, c.p.SourceRepo, c.p.SourceSHA, s.Path, s.Size)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				c.prog.logf("%s: header not summarised: %v", s.Path, err)
+				return nil
+			}
+			files[i].Tensors = sum
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return f, err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	f.Files = files
+	return f, nil
+}
+
+// verify lists the sidecar at commit and checks every managed file against
+// the source.
+func verify(ctx context.Context, opts *Options, p *Plan, commit string) error {
+	tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, commit)
+	if err != nil {
+		return fmt.Errorf("verifying %s@%s: %w", p.SidecarRepo, short(commit), err)
+	}
+	got := map[string]hub.TreeEntry{}
+	for _, t := range tree {
+		got[t.Path] = t
+	}
+	var bad []string
+	for _, s := range p.source {
+		d, ok := got[s.Path]
+		switch {
+		case !ok:
+			bad = append(bad, s.Path+": missing")
+		case !sameContent(s, d):
+			bad = append(bad, fmt.Sprintf("%s: expected %s, found %s", s.Path, describeEntry(s), describeEntry(d)))
+		}
+	}
+	for _, a := range p.Prune {
+		if _, ok := got[a.Path]; ok {
+			bad = append(bad, a.Path+": still present after pruning")
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("verification of %s@%s failed: %s", p.SidecarRepo, short(commit), strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func describeEntry(t hub.TreeEntry) string {
+	if t.LFS != nil {
+		return fmt.Sprintf("sha256 %s size %d", t.LFS.OID, t.Size)
+	}
+	return fmt.Sprintf("git blob %s size %d (not LFS)", t.OID, t.Size)
+}
+
+// fileCollection adds the sidecar to slug, or to the owner's "Vision
+// Sidecars" collection (found by title, created if missing).
+func fileCollection(ctx context.Context, opts *Options, repo, slug string) (string, error) {
+	owner, _, _ := strings.Cut(repo, "/")
+	if slug == "" {
+		cols, err := opts.Dest.ListCollections(ctx, owner)
+		if err != nil {
+			return "", fmt.Errorf("failed to ensure collection %s/'%s': %w", owner, CollectionTitle, err)
+		}
+		for _, col := range cols {
+			if col.Title == CollectionTitle && (col.Owner.Name == "" || col.Owner.Name == owner) {
+				slug = col.Slug
+				break
+			}
+		}
+		if slug == "" {
+			col, err := opts.Dest.CreateCollection(ctx, owner, CollectionTitle)
+			switch {
+			case err == nil || (errors.Is(err, hub.ErrConflict) && col != nil && col.Slug != ""):
+				slug = col.Slug
+			default:
+				return "", fmt.Errorf("failed to ensure collection %s/'%s': %w", owner, CollectionTitle, err)
+			}
+		}
+	}
+	if err := opts.Dest.AddCollectionItem(ctx, slug, "model", repo); err != nil && !errors.Is(err, hub.ErrConflict) {
+		return "", fmt.Errorf("failed to add %s to collection %s: %w", repo, slug, err)
+	}
+	return slug, nil
+}
