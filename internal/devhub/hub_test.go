@@ -24,13 +24,13 @@ const (
 
 // env is a Hub served by an httptest server, with helpers that speak HTTP.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	hub *Hub
 	srv *httptest.Server
 	cli *http.Client
 }
 
-func setup(t *testing.T, opts ...Option) *env {
+func setup(t testing.TB, opts ...Option) *env {
 	t.Helper()
 	base := []Option{
 		WithDir(t.TempDir()), WithPageSize(3), WithLFSThreshold(1024), WithMultipart(4096, 1500),
