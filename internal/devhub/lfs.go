@@ -1,0 +1,463 @@
+package devhub
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// upload is an LFS object the batch endpoint handed out storage URLs for.
+type upload struct {
+	repoKey string
+	oid     string
+	size    int64
+	chunk   int64          // 0 for a basic upload
+	parts   int            // number of parts of a multipart upload
+	etags   map[int]string // part number -> etag (without quotes)
+}
+
+func (h *Hub) lfsBatch(c *call) error {
+	var req struct {
+		Operation string   `json:"operation"`
+		Transfers []string `json:"transfers"`
+		HashAlgo  string   `json:"hash_algo"`
+		Objects   []struct {
+			OID  string `json:"oid"`
+			Size int64  `json:"size"`
+		} `json:"objects"`
+	}
+	h.mu.Lock()
+	var rp *repo
+	var herr *hubError
+	rp, herr = h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
+	h.mu.Unlock()
+	if herr != nil {
+		return herr
+	}
+	if err := decodeJSON(c.r, &req, 16<<20); err != nil {
+		return err
+	}
+	switch req.HashAlgo {
+	case "", "sha256", "sha_256":
+	default:
+		return &hubError{Status: 409, Code: "Conflict", Msg: "Unsupported hash algorithm " + req.HashAlgo}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch req.Operation {
+	case "upload":
+		if _, herr = h.writeRepoLocked(c.caller, c.typ, c.ns, c.name); herr != nil {
+			return herr
+		}
+	case "download":
+		if herr = h.checkGateLocked(c.caller, rp); herr != nil {
+			return herr
+		}
+	default:
+		return badRequest("Unknown operation %q", req.Operation)
+	}
+	multipart := false
+	for _, t := range req.Transfers {
+		if t == "multipart" {
+			multipart = true
+		}
+	}
+	base := c.baseURL()
+	transfer := "basic"
+	objects := make([]map[string]any, 0, len(req.Objects))
+	for _, o := range req.Objects {
+		obj := map[string]any{"oid": o.OID, "size": o.Size}
+		objects = append(objects, obj)
+		switch {
+		case !hex64.MatchString(o.OID) || o.Size < 0:
+			obj["error"] = map[string]any{"code": 422, "message": "Invalid object: oid must be a lowercase sha256 and size non-negative"}
+			continue
+		case o.Size > maxLFSObjectSize:
+			obj["error"] = map[string]any{"code": 422, "message": "Object too large: files are limited to 50GB"}
+			continue
+		}
+		size, stored := h.store.has(o.OID)
+		present := stored && rp.LFS[o.OID] && size == o.Size
+		if req.Operation == "download" {
+			if !present {
+				obj["error"] = map[string]any{"code": 404, "message": "Object does not exist"}
+				continue
+			}
+			obj["authenticated"] = true
+			obj["actions"] = map[string]any{"download": map[string]any{"href": base + h.blobPath(o.OID), "expires_in": 3600}}
+			continue
+		}
+		if present {
+			obj["authenticated"] = true
+			continue // no actions: the client skips the upload
+		}
+		id := randHex(16)
+		up := &upload{repoKey: repoKey(rp.Type, rp.NS, rp.Name), oid: o.OID, size: o.Size, etags: map[int]string{}}
+		h.uploads[id] = up
+		href := base + "/_devhub/upload/" + id
+		action := map[string]any{"href": href, "expires_in": 86400}
+		if multipart && o.Size >= h.mpThresh && o.Size > 0 {
+			transfer = "multipart"
+			up.chunk = h.chunkSize
+			up.parts = int((o.Size + h.chunkSize - 1) / h.chunkSize)
+			hdr := map[string]string{"chunk_size": strconv.FormatInt(h.chunkSize, 10)}
+			for i := 1; i <= up.parts; i++ {
+				hdr[fmt.Sprintf("%05d", i)] = href + "/" + strconv.Itoa(i)
+			}
+			action["header"] = hdr
+		}
+		obj["authenticated"] = true
+		obj["actions"] = map[string]any{
+			"upload": action,
+			"verify": map[string]any{"href": href + "/verify"},
+		}
+	}
+	w := c.w
+	writeJSONType(w, 200, "application/vnd.git-lfs+json", map[string]any{"transfer": transfer, "objects": objects})
+	return nil
+}
+
+func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
+	w.Header().Set("Content-Type", ctype)
+	writeJSONKeepType(w, status, v)
+}
+
+// blobPath is the storage path of an object, signed so that only URLs the
+// Hub handed out work, like presigned CDN URLs.
+func (h *Hub) blobPath(sha string) string {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte(sha))
+	return "/_devhub/blob/" + sha + "?sig=" + hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+func (h *Hub) takeUpload(id string) (*upload, *hubError) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	up, ok := h.uploads[id]
+	if !ok {
+		return nil, &hubError{Status: 404, Code: "NoSuchUpload", Msg: "The specified upload does not exist or has already completed."}
+	}
+	return up, nil
+}
+
+// finishUpload links a stored object to the repo that asked to upload it.
+func (h *Hub) finishUpload(id string, up *upload) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.uploads, id)
+	if rp, ok := h.repos[up.repoKey]; ok {
+		rp.LFS[up.oid] = true
+	}
+}
+
+func digestError(err error) error {
+	if errors.Is(err, errDigest) {
+		return &hubError{Status: 400, Code: "BadDigest", Msg: err.Error()}
+	}
+	return err
+}
+
+func (h *Hub) storagePut(c *call) error {
+	id := c.params[0]
+	up, herr := h.takeUpload(id)
+	if herr != nil {
+		return herr
+	}
+	if up.parts > 0 {
+		return badRequest("This is a multipart upload: PUT the parts, then POST the completion")
+	}
+	if _, err := h.store.put(c.r.Body, up.oid, up.size); err != nil {
+		return digestError(err)
+	}
+	h.finishUpload(id, up)
+	c.w.Header().Set("ETag", `"`+up.oid+`"`)
+	c.w.WriteHeader(200)
+	return nil
+}
+
+func (h *Hub) partPath(id string, n int) string {
+	return filepath.Join(h.store.dir, "parts", id+"-"+strconv.Itoa(n))
+}
+
+func (h *Hub) storagePart(c *call) error {
+	id := c.params[0]
+	up, herr := h.takeUpload(id)
+	if herr != nil {
+		return herr
+	}
+	n, err := strconv.Atoi(c.params[1])
+	if err != nil || n < 1 || n > up.parts {
+		return badRequest("Invalid part number %q", c.params[1])
+	}
+	want := up.chunk
+	if n == up.parts {
+		want = up.size - int64(up.parts-1)*up.chunk
+	}
+	tmp, err := os.CreateTemp(filepath.Join(h.store.dir, "tmp"), "part-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	md := md5.New()
+	got, err := io.Copy(io.MultiWriter(tmp, md), io.LimitReader(c.r.Body, want+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return &hubError{Status: 400, Code: "IncompleteBody", Msg: fmt.Sprintf("part %d has %d bytes, expected %d", n, got, want)}
+	}
+	if err := os.Rename(tmp.Name(), h.partPath(id, n)); err != nil {
+		return err
+	}
+	etag := hex.EncodeToString(md.Sum(nil))
+	h.mu.Lock()
+	up.etags[n] = etag
+	h.mu.Unlock()
+	c.w.Header().Set("ETag", `"`+etag+`"`)
+	c.w.WriteHeader(200)
+	return nil
+}
+
+func (h *Hub) storageComplete(c *call) error {
+	id := c.params[0]
+	up, herr := h.takeUpload(id)
+	if herr != nil {
+		return herr
+	}
+	if up.parts == 0 {
+		return badRequest("This is a basic upload: PUT the object")
+	}
+	var req struct {
+		OID   string `json:"oid"`
+		Parts []struct {
+			PartNumber int    `json:"partNumber"`
+			ETag       string `json:"etag"`
+		} `json:"parts"`
+	}
+	if err := decodeJSON(c.r, &req, 16<<20); err != nil {
+		return err
+	}
+	if req.OID != up.oid {
+		return badRequest("oid %q does not match the upload's %q", req.OID, up.oid)
+	}
+	if len(req.Parts) != up.parts {
+		return badRequest("completion lists %d parts, the upload has %d", len(req.Parts), up.parts)
+	}
+	h.mu.Lock()
+	etags := make(map[int]string, len(up.etags))
+	for k, v := range up.etags {
+		etags[k] = v
+	}
+	h.mu.Unlock()
+	var readers []io.Reader
+	for i, p := range req.Parts {
+		if p.PartNumber != i+1 {
+			return badRequest("parts must be listed in order 1..%d", up.parts)
+		}
+		if etags[p.PartNumber] == "" || strings.Trim(p.ETag, `"`) != etags[p.PartNumber] {
+			return &hubError{Status: 400, Code: "InvalidPart", Msg: fmt.Sprintf("part %d was not uploaded or its etag does not match", p.PartNumber)}
+		}
+		f, err := os.Open(h.partPath(id, p.PartNumber))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		readers = append(readers, f)
+	}
+	if _, err := h.store.put(io.MultiReader(readers...), up.oid, up.size); err != nil {
+		return digestError(err)
+	}
+	for n := 1; n <= up.parts; n++ {
+		os.Remove(h.partPath(id, n))
+	}
+	h.finishUpload(id, up)
+	writeJSON(c.w, 200, map[string]any{"oid": up.oid, "size": up.size})
+	return nil
+}
+
+// storageVerify answers the LFS verify action: 200 once the object is stored.
+func (h *Hub) storageVerify(c *call) error {
+	var req struct {
+		OID  string `json:"oid"`
+		Size int64  `json:"size"`
+	}
+	if err := decodeJSON(c.r, &req, 1<<20); err != nil {
+		return err
+	}
+	if size, ok := h.store.has(req.OID); !ok || size != req.Size {
+		return &hubError{Status: 404, Code: "EntryNotFound", Msg: "Object " + req.OID + " is not stored"}
+	}
+	writeJSON(c.w, 200, map[string]any{"oid": req.OID, "size": req.Size})
+	return nil
+}
+
+func (h *Hub) blob(c *call) error {
+	sha := c.params[0]
+	want := h.blobPath(sha)
+	if c.r.URL.Path+"?sig="+c.r.URL.Query().Get("sig") != want {
+		return &hubError{Status: 403, Code: "AccessDenied", Msg: "Request signature does not match"}
+	}
+	f, err := h.store.open(sha)
+	if err != nil {
+		return &hubError{Status: 404, Code: "NoSuchKey", Msg: "The specified key does not exist."}
+	}
+	defer f.Close()
+	hd := c.w.Header()
+	hd.Set("ETag", `"`+sha+`"`)
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("Accept-Ranges", "bytes")
+	http.ServeContent(c.w, c.r, "", time.Time{}, f)
+	return nil
+}
+
+// fileForDownload finds the file of a resolve or raw request.
+func (h *Hub) fileForDownload(c *call) (*repo, *commit, *fileEntry, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rp, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
+	if herr != nil {
+		return nil, nil, nil, herr
+	}
+	if herr := h.checkGateLocked(c.caller, rp); herr != nil {
+		return nil, nil, nil, herr
+	}
+	cm, herr := resolveLocked(rp, c.rev)
+	if herr != nil {
+		return nil, nil, nil, herr
+	}
+	c.w.Header().Set("X-Repo-Commit", cm.ID)
+	e, ok := cm.Files[cleanPath(c.path)]
+	if !ok {
+		return nil, nil, nil, errEntry(cleanPath(c.path))
+	}
+	return rp, cm, e, nil
+}
+
+func (h *Hub) serveRegular(c *call, e *fileEntry) error {
+	f, err := h.store.open(e.SHA256)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hd := c.w.Header()
+	hd.Set("ETag", `"`+e.GitOID+`"`)
+	hd.Set("Accept-Ranges", "bytes")
+	ct := mime.TypeByExtension(path.Ext(c.path))
+	if ct == "" {
+		ct = "text/plain; charset=utf-8"
+	}
+	hd.Set("Content-Type", ct)
+	http.ServeContent(c.w, c.r, "", time.Time{}, f)
+	return nil
+}
+
+func (h *Hub) resolve(c *call) error {
+	_, _, e, err := h.fileForDownload(c)
+	if err != nil {
+		return err
+	}
+	if !e.LFS {
+		return h.serveRegular(c, e)
+	}
+	hd := c.w.Header()
+	hd.Set("ETag", `"`+e.GitOID+`"`)
+	hd.Set("X-Linked-Etag", `"`+e.SHA256+`"`)
+	hd.Set("X-Linked-Size", strconv.FormatInt(e.Size, 10))
+	hd.Set("Location", c.baseURL()+h.blobPath(e.SHA256))
+	hd.Set("Content-Length", "0")
+	c.w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+func (h *Hub) raw(c *call) error {
+	_, _, e, err := h.fileForDownload(c)
+	if err != nil {
+		return err
+	}
+	if !e.LFS {
+		return h.serveRegular(c, e)
+	}
+	ptr := lfsPointer(e.SHA256, e.Size)
+	hd := c.w.Header()
+	hd.Set("ETag", `"`+e.GitOID+`"`)
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	http.ServeContent(c.w, c.r, "", time.Time{}, strings.NewReader(ptr))
+	return nil
+}
+
+func (h *Hub) duplicateLFS(c *call) error {
+	if !h.duplication {
+		return errNotFound("Sorry, we can't find the page you are looking for.")
+	}
+	var req struct {
+		Target struct{ Type, Name string } `json:"target"`
+		Files  []struct {
+			XetHash  string `json:"xetHash"`
+			SHA256   string `json:"sha256"`
+			Filename string `json:"filename"`
+		} `json:"files"`
+	}
+	h.mu.Lock()
+	_, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
+	h.mu.Unlock()
+	if herr != nil {
+		return herr
+	}
+	if err := decodeJSON(c.r, &req, 16<<20); err != nil {
+		return err
+	}
+	if len(req.Files) > 500 {
+		return badRequest("At most 500 files per request")
+	}
+	ttyp := req.Target.Type
+	if ttyp == "" {
+		ttyp = "model"
+	}
+	tns, tname, ok := strings.Cut(req.Target.Name, "/")
+	if !ok {
+		return badRequest("target.name must be namespace/name")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	src, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
+	if herr != nil {
+		return herr
+	}
+	if herr := h.checkGateLocked(c.caller, src); herr != nil {
+		return herr
+	}
+	dst, herr := h.writeRepoLocked(c.caller, ttyp, tns, tname)
+	if herr != nil {
+		return herr
+	}
+	failed := []map[string]any{}
+	for _, f := range req.Files {
+		_, stored := h.store.has(f.SHA256)
+		switch {
+		case !stored || !src.LFS[f.SHA256]:
+			failed = append(failed, map[string]any{"sha256": f.SHA256, "error": "File not found in source repository"})
+		case f.XetHash != xetHashFor(f.SHA256):
+			failed = append(failed, map[string]any{"sha256": f.SHA256, "error": "xetHash does not match the file"})
+		default:
+			dst.LFS[f.SHA256] = true
+		}
+	}
+	writeJSON(c.w, 200, map[string]any{"success": len(failed) == 0, "processed": len(req.Files),
+		"succeeded": len(req.Files) - len(failed), "failed": failed})
+	return nil
+}

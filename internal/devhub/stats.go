@@ -1,0 +1,53 @@
+package devhub
+
+import (
+	"errors"
+	"io"
+	"maps"
+)
+
+// Stats counts what the Hub has served since it started.
+type Stats struct {
+	// Requests counts requests per route name: repo-create, repo-delete,
+	// repo-info, tree, paths-info, preupload, commit, resolve, raw, refs,
+	// lfs-batch, storage-put, storage-part, storage-complete, storage-verify,
+	// blob, lfs-duplicate, whoami, collections-list, collection-create,
+	// collection-get, collection-delete, collection-add-item,
+	// collection-delete-item, admin-stats, admin-faults, not-found.
+	Requests map[string]int `json:"requests"`
+	// BytesServed and BytesReceived count response and request body bytes.
+	BytesServed   int64 `json:"bytesServed"`
+	BytesReceived int64 `json:"bytesReceived"`
+	// Commits counts commits per repo ("ns/name", "datasets/ns/name"),
+	// including each repo's initial commit.
+	Commits map[string]int `json:"commits"`
+	// FaultsFired counts injected faults that hit a request.
+	FaultsFired int `json:"faultsFired"`
+}
+
+// Stats returns a snapshot of the counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.stats
+	s.Requests = maps.Clone(h.stats.Requests)
+	s.Commits = maps.Clone(h.stats.Commits)
+	return s
+}
+
+func (h *Hub) adminStats(c *call) error {
+	writeJSON(c.w, 200, h.Stats())
+	return nil
+}
+
+// readAllLimit reads a request body of at most limit bytes.
+func readAllLimit(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errors.New("request body too large")
+	}
+	return b, nil
+}
