@@ -100,7 +100,7 @@ func demo(ctx context.Context, jobs int, env Env) error {
 	}
 	defer os.RemoveAll(dir)
 	pubEnv := Env{
-		Stdin: strings.NewReader(""), Stdout: &indent{w: out}, Stderr: &indent{w: env.Stderr}, Dir: dir,
+		Stdin: strings.NewReader(""), Stdout: &indent{w: out}, Stderr: &indent{w: env.Stderr, skip: planLine}, Dir: dir,
 		Getenv: func(k string) string {
 			switch k {
 			case "HF_ENDPOINT":
@@ -115,7 +115,7 @@ func demo(ctx context.Context, jobs int, env Env) error {
 		fmt.Fprintf(out, "== %s: %s\n", step, what)
 		before := h.Stats()
 		start := time.Now()
-		code := Run(ctx, []string{"publish", "--model", demoModel, "--artifact", "vision", "--jobs", fmt.Sprint(jobs)}, pubEnv)
+		code := runPublish(ctx, []string{"--model", demoModel, "--artifact", "vision", "--jobs", fmt.Sprint(jobs)}, pubEnv)
 		after := h.Stats()
 		fmt.Fprintf(out, "  hub saw: %s\n\n", statsDelta(before, after, time.Since(start)))
 		if code != ExitOK {
@@ -205,20 +205,32 @@ func statsDelta(a, b devhub.Stats, d time.Duration) string {
 		commits, d.Round(time.Millisecond), strings.Join(routes, ", "))
 }
 
-// indent prefixes every line written through it with two spaces.
+// planLine matches the publish plan's header lines, which repeat the same
+// entry facts at every step of the demo.
+func planLine(line string) bool {
+	k, _, ok := strings.Cut(line, ":")
+	switch k {
+	case "model key", "tier", "artifact", "source model", "output path", "target repo",
+		"vindex collection", "collection", "publish slices", "force overwrite":
+		return ok
+	}
+	return false
+}
+
+// indent prefixes every line written through it with two spaces and drops
+// whole lines that skip matches. Writes are assumed to end on line breaks.
 type indent struct {
-	w   io.Writer
-	mid bool
+	w    io.Writer
+	skip func(string) bool
 }
 
 func (p *indent) Write(b []byte) (int, error) {
 	var buf bytes.Buffer
-	for _, c := range b {
-		if !p.mid && c != '\r' {
-			buf.WriteString("  ")
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" || (p.skip != nil && p.skip(strings.TrimSpace(line))) {
+			continue
 		}
-		buf.WriteByte(c)
-		p.mid = c != '\n'
+		buf.WriteString("  " + line)
 	}
 	if _, err := p.w.Write(buf.Bytes()); err != nil {
 		return 0, err
