@@ -55,7 +55,13 @@ type Entry struct {
 	// field's value, keyed by the YAML field name.
 	Pos      Pos
 	FieldPos map[string]Pos
+
+	inherited bool // HFCollection came from the source
 }
+
+// InheritsCollection reports whether HFCollection is the source's rather
+// than the entry's own.
+func (e *Entry) InheritsCollection() bool { return e.inherited }
 
 // ID returns the entry's effective key, "<namespace>/<key>", or just the key
 // when its source has no namespace.

@@ -365,3 +365,12 @@ func problemStrings(ps []Problem) string {
 	}
 	return b.String()
 }
+
+func TestFileSizeLimit(t *testing.T) {
+	data := []byte("models:\n# " + strings.Repeat("x", MaxFileSize))
+	entries, problems := Parse("big.yaml", data, nil)
+	if len(entries) != 0 || len(problems) != 1 ||
+		problems[0].String() != "big.yaml:1:1: file is 33554442 bytes; the limit is 32 MiB" {
+		t.Errorf("oversized file: %v", problems)
+	}
+}

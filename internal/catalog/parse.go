@@ -200,7 +200,7 @@ func (d *doc) entry(m *yaml.Node, label string, src *Source) *Entry {
 			c.errf(fHFCollection, "hf_collection owner must be '%s'", src.HFOwner)
 		}
 	} else {
-		e.HFCollection = src.HFCollection
+		e.HFCollection, e.inherited = src.HFCollection, src.HFCollection != ""
 	}
 
 	// The MTP pair.

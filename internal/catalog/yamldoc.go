@@ -32,7 +32,18 @@ type doc struct {
 }
 
 func (d *doc) add(pos Pos, key string, warning bool, format string, args ...any) {
-	d.problems = append(d.problems, Problem{Pos: pos, Key: key, Warning: warning, Message: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, Problem{Pos: pos, Key: oneLine(key), Warning: warning, Message: oneLine(fmt.Sprintf(format, args...))})
+}
+
+// lineBreaks escapes what YAML counts as a line break, so a value quoted in
+// a message cannot forge a second FILE:LINE:COL line.
+var lineBreaks = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\u0085", `\u0085`, "\u2028", `\u2028`, "\u2029", `\u2029`)
+
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\n\r\u0085\u2028\u2029") {
+		return s
+	}
+	return lineBreaks.Replace(s)
 }
 
 func (d *doc) pos(n *yaml.Node) Pos {

@@ -102,7 +102,7 @@ func newFlagSet(name, usage string) *flag.FlagSet {
 // arguments ("show KEY --strict" as well as "show --strict KEY").
 func parseInterspersed(fs *flag.FlagSet, args []string, env Env) (pos []string, done bool, code int) {
 	for {
-		if done, code := parseFlags(fs, args, env); done {
+		if done, code := parseQuiet(fs, args, env); done {
 			return nil, true, code
 		}
 		rest := fs.Args()
@@ -114,6 +114,27 @@ func parseInterspersed(fs *flag.FlagSet, args []string, env Env) (pos []string, 
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
+	}
+}
+
+// parseQuiet parses like parseFlags but prints the help text once: on
+// stdout for --help, on stderr after a flag error.
+func parseQuiet(fs *flag.FlagSet, args []string, env Env) (done bool, code int) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	fs.SetOutput(env.Stderr)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return false, ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(env.Stdout)
+		fs.Usage()
+		return true, ExitOK
+	default:
+		fs.Usage()
+		return true, ExitUsage
 	}
 }
 
@@ -274,7 +295,7 @@ source has it).
 	line("output_name", e.OutputName)
 	line("hf_repo", e.HFRepo)
 	coll := e.HFCollection
-	if _, own := e.FieldPos["hf_collection"]; !own && coll != "" {
+	if e.InheritsCollection() {
 		coll += " (inherited from the source)"
 	}
 	line("hf_collection", coll)
