@@ -321,7 +321,7 @@ func (h *Hub) blob(c *call) error {
 	hd.Set("ETag", `"`+sha+`"`)
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("Accept-Ranges", "bytes")
-	http.ServeContent(c.w, c.r, "", time.Time{}, f)
+	serveContent(c, f)
 	return nil
 }
 
@@ -362,7 +362,7 @@ func (h *Hub) serveRegular(c *call, e *fileEntry) error {
 		ct = "text/plain; charset=utf-8"
 	}
 	hd.Set("Content-Type", ct)
-	http.ServeContent(c.w, c.r, "", time.Time{}, f)
+	serveContent(c, f)
 	return nil
 }
 
@@ -396,7 +396,7 @@ func (h *Hub) raw(c *call) error {
 	hd := c.w.Header()
 	hd.Set("ETag", `"`+e.GitOID+`"`)
 	hd.Set("Content-Type", "text/plain; charset=utf-8")
-	http.ServeContent(c.w, c.r, "", time.Time{}, strings.NewReader(ptr))
+	serveContent(c, strings.NewReader(ptr))
 	return nil
 }
 
@@ -460,4 +460,39 @@ func (h *Hub) duplicateLFS(c *call) error {
 	writeJSON(c.w, 200, map[string]any{"success": len(failed) == 0, "processed": len(req.Files),
 		"succeeded": len(req.Files) - len(failed), "failed": failed})
 	return nil
+}
+
+// serveContent serves content with Range support (206, Content-Range) and
+// turns the failures http.ServeContent reports (416 and such) into the
+// Hub's error form.
+func serveContent(c *call, content io.ReadSeeker) {
+	iw := &interceptWriter{ResponseWriter: c.w}
+	http.ServeContent(iw, c.r, "", time.Time{}, content)
+	switch {
+	case iw.status == http.StatusRequestedRangeNotSatisfiable:
+		writeError(c.w, c.r, &hubError{Status: iw.status, Code: "RangeNotSatisfiable", Msg: "Requested Range Not Satisfiable"})
+	case iw.status >= 400:
+		writeError(c.w, c.r, &hubError{Status: iw.status, Code: "PreconditionFailed", Msg: http.StatusText(iw.status)})
+	}
+}
+
+// interceptWriter holds back an error answer so it can be rewritten.
+type interceptWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *interceptWriter) WriteHeader(code int) {
+	if code >= 400 {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *interceptWriter) Write(p []byte) (int, error) {
+	if w.status >= 400 {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
 }
