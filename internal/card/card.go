@@ -88,6 +88,9 @@ func Render(f Facts) []byte {
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 
 	lic := f.License
+	if lic.From == "" {
+		lic.From = f.SourceRepo
+	}
 	licRev := lic.Revision
 	if licRev == "" && lic.From == f.SourceRepo {
 		licRev = f.SourceSHA
@@ -241,7 +244,7 @@ func licenseIDs(l License) string {
 func licenseOrigin(endpoint string, f Facts, rev string) string {
 	from := f.License.From
 	if from == "" {
-		from = f.SourceRepo
+		from = f.SourceRepo // Render's default too
 	}
 	target := repoURL(endpoint, from)
 	if rev != "" {

@@ -186,3 +186,16 @@ func TestHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderDefaultsLicenseToSource(t *testing.T) {
+	f := baseFacts()
+	f.License = License{ID: "mit", Link: "LICENSE"}
+	meta, err := FrontMatter(Render(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://huggingface.co/" + f.SourceRepo + "/blob/" + srcSHA + "/LICENSE"
+	if meta["license_link"] != want {
+		t.Errorf("license_link = %v, want %v", meta["license_link"], want)
+	}
+}

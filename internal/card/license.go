@@ -41,7 +41,15 @@ func LicenseFrom(cardData map[string]any) (License, bool) {
 	if cardData == nil {
 		return l, false
 	}
-	switch v := cardData["license"].(type) {
+	raw := cardData["license"]
+	if v, ok := raw.([]string); ok {
+		items := make([]any, len(v))
+		for i, s := range v {
+			items[i] = s
+		}
+		raw = items
+	}
+	switch v := raw.(type) {
 	case string:
 		l.ID = cleanField(v, maxLicenseField)
 	case []any:

@@ -27,7 +27,7 @@ func TestLicenseFrom(t *testing.T) {
 		{"whitespace trimmed", map[string]any{"license": "  mit \t"}, License{ID: "mit"}, true},
 		{"control characters dropped", map[string]any{"license": "mit\nx", "license_name": "a\x00b"}, License{}, false},
 		{"overlong dropped", map[string]any{"license": strings.Repeat("a", 300), "license_link": strings.Repeat("b", 3000)}, License{}, false},
-		{"typed list from YAML", map[string]any{"license": []string{"mit"}}, License{}, false},
+		{"typed list", map[string]any{"license": []string{"mit", "bsd"}}, License{ID: "mit", More: []string{"bsd"}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
