@@ -26,7 +26,7 @@ func TestDemo(t *testing.T) {
 	}
 	expect := []struct{ step, re string }{
 		{steps[1], `copied: +5 \(inline 2, multipart 1, stream 2\)`},
-		{steps[1], `1 sidecar commits`},
+		{steps[1], `2 sidecar commits`}, // the repo's initial commit and the mirror
 		{steps[2], `already up to date at [0-9a-f]{40}`},
 		{steps[2], `bytes moved: +0 B \(0\)`},
 		{steps[2], `0 sidecar commits`},
