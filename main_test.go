@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
@@ -20,7 +25,95 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the end-to-end command scripts in testdata/script.
+// scriptToken is the write token of each script's local hub (FoxlightAI/*).
+const scriptToken = "hf_script_write_token_5ecret"
+
+// TestScripts runs the end-to-end command scripts in testdata/script. Each
+// script gets its own local hub at $DEVHUB_URL with write token
+// $DEVHUB_TOKEN; HF_ENDPOINT is left unset so scripts choose.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script", UpdateScripts: *update})
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			h, err := devhub.New(devhub.WithToken(scriptToken, "write:FoxlightAI/*"), devhub.WithMultipart(4<<20, 2<<20))
+			if err != nil {
+				return err
+			}
+			srv := httptest.NewServer(h)
+			env.Defer(func() { srv.Close(); h.Close() })
+			env.Setenv("DEVHUB_URL", srv.URL)
+			env.Setenv("DEVHUB_TOKEN", scriptToken)
+			env.Values["devhub"] = h
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"seed":    seedCmd,
+			"hubstat": hubstatCmd,
+		},
+	})
+}
+
+// seedCmd commits to a repo of the script's local hub:
+//
+//	seed REPO [PATH=SIZE|PATH=@FILE|-PATH]...
+//
+// PATH=SIZE writes a generated safetensors file of SIZE bytes (seeded by
+// path and size), PATH=@FILE the content of a script file, -PATH deletes.
+// The repo is created if missing.
+func seedCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: seed REPO [PATH=SIZE|PATH=@FILE|-PATH]...")
+	}
+	h := ts.Value("devhub").(*devhub.Hub)
+	repo := args[0]
+	if _, err := h.Head(repo, "main"); err != nil {
+		ts.Check(h.CreateRepo(repo, devhub.RepoOptions{}))
+	}
+	var files []devhub.SeedFile
+	var deletes []string
+	for _, a := range args[1:] {
+		if p, ok := strings.CutPrefix(a, "-"); ok {
+			deletes = append(deletes, p)
+			continue
+		}
+		p, v, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("seed: %q is not PATH=SIZE, PATH=@FILE or -PATH", a)
+		}
+		if f, ok := strings.CutPrefix(v, "@"); ok {
+			files = append(files, devhub.SeedFile{Path: p, Content: strings.NewReader(ts.ReadFile(f))})
+			continue
+		}
+		var size int64
+		if _, err := fmt.Sscan(v, &size); err != nil {
+			ts.Fatalf("seed: size %q: %v", v, err)
+		}
+		var s uint64 = uint64(size)
+		for _, c := range p {
+			s = s*31 + uint64(c)
+		}
+		g, err := safetensors.NewSizedGenerator(s, size, "BF16")
+		ts.Check(err)
+		files = append(files, devhub.SeedFile{Path: p, Content: g})
+	}
+	sha, err := h.CommitFiles(repo, "main", "seed", files, deletes)
+	if (err != nil) != neg {
+		ts.Fatalf("seed: %v", err)
+	}
+	ts.Logf("%s at %s", repo, sha)
+}
+
+// hubstatCmd prints the local hub's counters for a repo, one per line, to
+// stdout: commits, requests per route and bytes received.
+func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
+	h := ts.Value("devhub").(*devhub.Hub)
+	st := h.Stats()
+	for _, repo := range args {
+		fmt.Fprintf(ts.Stdout(), "commits %s %d\n", repo, st.Commits[repo])
+	}
+	for _, r := range []string{"storage-put", "storage-part", "commit", "lfs-batch"} {
+		fmt.Fprintf(ts.Stdout(), "requests %s %d\n", r, st.Requests[r])
+	}
+	fmt.Fprintf(ts.Stdout(), "received %d\n", st.BytesReceived)
 }

@@ -2,19 +2,116 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // publishVision mirrors the entry's vision_source_repo into its
-// vision_sidecar_repo. The mirror engine is not wired in yet, so after the
-// token check it reports that and fails.
-func publishVision(_ context.Context, _ *catalog.Catalog, e *catalog.Entry, _ publishOptions, env Env) int {
-	if env.Getenv("HF_TOKEN") == "" {
-		fmt.Fprintln(env.Stderr, "HF_TOKEN is required for non-dry-run publishing")
+// vision_sidecar_repo through HF_ENDPOINT with HF_TOKEN: progress on
+// stderr, the summary (or --json result) on stdout.
+func publishVision(ctx context.Context, _ *catalog.Catalog, e *catalog.Entry, opts publishOptions, env Env) int {
+	if strings.TrimSpace(env.Getenv("HF_TOKEN")) == "" {
+		fmt.Fprintln(env.Stderr, mirror.ErrNoToken)
 		return ExitFailure
 	}
-	fmt.Fprintf(env.Stderr, "skulk-weights: cannot publish the vision sidecar of %s: the mirror is not available in this build yet\n", e.ID())
-	return ExitFailure
+	stderr := &lockedWriter{w: env.Stderr}
+	client := hub.FromEnv(env.Getenv,
+		hub.WithUserAgent("skulk-weights/"+version),
+		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }))
+	res, err := mirror.Publish(ctx, mirror.Options{
+		Entry: e, Source: client, Dest: client,
+		Jobs: opts.Jobs, MaxBytes: opts.MaxBytes, MaxFiles: opts.MaxFiles,
+		Collection:  env.Getenv("SKULK_WEIGHTS_COLLECTION"),
+		Progress:    stderr,
+		Terminal:    isTerminal(env.Stderr),
+		ToolVersion: version,
+	})
+	if res != nil {
+		if opts.JSON {
+			enc := json.NewEncoder(env.Stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(res)
+		} else {
+			printResult(env.Stdout, res)
+		}
+	}
+	if err != nil {
+		msg := client.Redact(err.Error())
+		if errors.Is(err, context.Canceled) {
+			msg = "interrupted; nothing was committed by this run unless a commit is shown above"
+		}
+		fmt.Fprintf(env.Stderr, "skulk-weights: publishing the vision sidecar of %s: %s\n", e.ID(), msg)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// printResult writes the human summary of a publish.
+func printResult(w io.Writer, r *mirror.Result) {
+	p := r.Plan
+	if r.UpToDate {
+		fmt.Fprintf(w, "%s is already up to date at %s\n", p.SidecarRepo, p.SourceSHA)
+	}
+	fmt.Fprintf(w, "source:       %s@%s (%s)\n", p.SourceRepo, p.SourceSHA, p.SourceRevision)
+	fmt.Fprintf(w, "sidecar:      %s\n", p.SidecarRepo)
+	if r.Commit != "" {
+		fmt.Fprintf(w, "commit:       %s\n", r.Commit)
+	} else {
+		fmt.Fprintf(w, "commit:       none (nothing changed)\n")
+	}
+	methods := map[string]int{}
+	for _, a := range p.Copy {
+		if a.Method != "" {
+			methods[a.Method]++
+		}
+	}
+	var ms []string
+	for m, n := range methods {
+		ms = append(ms, fmt.Sprintf("%s %d", m, n))
+	}
+	sort.Strings(ms)
+	how := ""
+	if len(ms) > 0 && !r.UpToDate {
+		how = " (" + strings.Join(ms, ", ") + ")"
+	}
+	fmt.Fprintf(w, "copied:       %d%s\n", r.Copied, how)
+	fmt.Fprintf(w, "skipped:      %d unchanged\n", r.Skipped)
+	fmt.Fprintf(w, "pruned:       %d\n", r.Pruned)
+	fmt.Fprintf(w, "bytes moved:  %s (%d)\n", mirror.HumanBytes(r.BytesMoved), r.BytesMoved)
+	fmt.Fprintf(w, "time:         %s\n", r.Duration.Round(time.Millisecond))
+	if r.Collection != "" {
+		fmt.Fprintf(w, "collection:   %s\n", r.Collection)
+	} else {
+		fmt.Fprintf(w, "collection:   disabled\n")
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// lockedWriter serialises lines written from concurrent transfers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

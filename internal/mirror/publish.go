@@ -184,7 +184,6 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if res.UpToDate {
 		res.Copied, res.Pruned = 0, 0
-		prog.logf("%s is already up to date at %s", p.SidecarRepo, p.SourceSHA)
 	} else {
 		prog.logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
 		if err := verify(ctx, &opts, p, commit); err != nil {
