@@ -374,3 +374,25 @@ func TestFileSizeLimit(t *testing.T) {
 		t.Errorf("oversized file: %v", problems)
 	}
 }
+
+// TestHugeScalarsAreClippedInProblems: a multi-megabyte value or key is
+// quoted in a problem only up to a bound, so output stays proportional to
+// the number of problems, not to the size of the values.
+func TestHugeScalarsAreClippedInProblems(t *testing.T) {
+	big := strings.Repeat("x", 4<<20)
+	data := "models:\n- key: " + big + "\n  source_model: org/m\n  quant: " + big + "\n  tier: é" + big + "\n" +
+		"  slices: [" + big + "]\n  output_name: a.vindex\n  hf_repo: FoxlightAI/a-vindex\n"
+	_, problems := Parse("huge.yaml", []byte(data), BuiltinSource())
+	got := problemStrings(problems)
+	for _, want := range []string{
+		"huge.yaml:4:10: " + big[:120] + "... (4194304 bytes): unsupported quant '" + big[:120] + "... (4194304 bytes)'\n",
+		"huge.yaml:5:9: " + big[:120] + "... (4194304 bytes): unsupported tier 'é" + big[:118] + "... (4194306 bytes)'\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %.200q", want)
+		}
+	}
+	if len(problems) < 3 || len(got) > 400*len(problems) {
+		t.Errorf("%d problems in %d bytes of output", len(problems), len(got))
+	}
+}

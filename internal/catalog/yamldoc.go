@@ -32,7 +32,31 @@ type doc struct {
 }
 
 func (d *doc) add(pos Pos, key string, warning bool, format string, args ...any) {
-	d.problems = append(d.problems, Problem{Pos: pos, Key: oneLine(key), Warning: warning, Message: oneLine(fmt.Sprintf(format, args...))})
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
+	d.problems = append(d.problems, Problem{Pos: pos, Key: oneLine(clip(key)), Warning: warning, Message: oneLine(fmt.Sprintf(format, args...))})
+}
+
+// maxQuoted bounds how much of a value or key a problem repeats. The
+// position already says where the value is; echoing a multi-megabyte scalar
+// once per problem would turn a 10 MB file into tens of megabytes of output
+// (and of annotations in CI).
+const maxQuoted = 120
+
+// clip shortens s to maxQuoted bytes (on a rune boundary), saying how long
+// it was.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
 }
 
 // lineBreaks escapes what YAML counts as a line break, so a value quoted in
