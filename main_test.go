@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +52,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"seed":    seedCmd,
 			"hubstat": hubstatCmd,
+			"gen":     genCmd,
 		},
 	})
 }
@@ -116,4 +119,41 @@ func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(ts.Stdout(), "requests %s %d\n", r, st.Requests[r])
 	}
 	fmt.Fprintf(ts.Stdout(), "received %d\n", st.BytesReceived)
+}
+
+// genCmd writes a file built from parts, so scripts can make inputs too big
+// or too binary to check in:
+//
+//	gen OUT PART...
+//
+// PART is @FILE (a script file's content) or a Go-quoted string
+// ("\xef\xbb\xbf"), optionally prefixed by N* for N copies, each with {i}
+// replaced by its index.
+func genCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: gen OUT PART...")
+	}
+	out, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	f := bufio.NewWriter(out)
+	defer func() { ts.Check(f.Flush()); ts.Check(out.Close()) }()
+	for _, a := range args[1:] {
+		n, part := 1, a
+		if c, rest, ok := strings.Cut(a, "*"); ok && !strings.HasPrefix(a, `"`) {
+			var err error
+			n, err = strconv.Atoi(c)
+			ts.Check(err)
+			part = rest
+		}
+		var text string
+		if file, ok := strings.CutPrefix(part, "@"); ok {
+			text = ts.ReadFile(file)
+		} else if text, err = strconv.Unquote(part); err != nil {
+			ts.Fatalf("gen: part %q is not [N*]@FILE or [N*]\"quoted\"", a)
+		}
+		for i := range n {
+			_, err := f.WriteString(strings.ReplaceAll(text, "{i}", strconv.Itoa(i)))
+			ts.Check(err)
+		}
+	}
 }
