@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"sort"
 	"strings"
@@ -210,7 +211,13 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		if strings.HasSuffix(t.Path, ".safetensors") {
 			weights++
 		}
-		total += t.Size
+		// Saturate: a hostile listing could make the sum wrap around
+		// int64 and slip under the limit.
+		if t.Size > math.MaxInt64-total {
+			total = math.MaxInt64
+		} else {
+			total += t.Size
+		}
 		p.source = append(p.source, t)
 	}
 	if len(bad) > 0 {
@@ -224,7 +231,11 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
 	}
 	if total > opts.MaxBytes {
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), HumanBytes(total), HumanBytes(opts.MaxBytes))}
+		what := HumanBytes(total)
+		if total == math.MaxInt64 {
+			what = "more than " + what
+		}
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
 	}
 	sort.Slice(p.source, func(i, j int) bool { return p.source[i].Path < p.source[j].Path })
 	return p, nil

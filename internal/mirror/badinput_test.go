@@ -1,0 +1,127 @@
+package mirror_test
+
+import (
+	"errors"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
+)
+
+// hubWrites counts the local hub's requests on routes that change state.
+func hubWrites(h *devhub.Hub) int {
+	n := 0
+	st := h.Stats()
+	for _, r := range []string{"repo-create", "preupload", "commit", "lfs-batch", "storage-put", "storage-part", "storage-complete", "lfs-duplicate", "collection-create", "collection-add-item"} {
+		n += st.Requests[r]
+	}
+	return n
+}
+
+// assertNothingWritten fails unless the publish wrote nothing at all: no
+// sidecar, no write request, no byte received.
+func (e *env) assertNothingWritten() {
+	e.t.Helper()
+	if _, err := e.h.Head(dstRepo, "main"); err == nil {
+		e.t.Errorf("the sidecar was created")
+	}
+	if n, b := hubWrites(e.h), e.h.Stats().BytesReceived; n != 0 || b != 0 {
+		e.t.Errorf("%d write requests, %d bytes received", n, b)
+	}
+}
+
+// standIn serves the source's tree listing from entries, and everything else
+// from the local hub: the Hub refuses such paths and sizes on upload, so
+// only a hostile or broken Hub would list them.
+func (e *env) standIn(entries []hub.TreeEntry) {
+	e.t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/models/"+srcRepo+"/tree/") {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(entries)
+			return
+		}
+		e.h.ServeHTTP(w, r)
+	}))
+	e.t.Cleanup(srv.Close)
+	cl := hub.New(srv.URL, token, hub.WithRetryPolicy(fast))
+	e.opts.Source, e.opts.Dest = cl, cl
+}
+
+func TestUnsafeSourcePathsAreRefusedBeforeAnyWrite(t *testing.T) {
+	// The local hub stores these as given, like a hostile Hub would.
+	e := setup(t, "")
+	for _, p := range []string{"../evil.json", `sub\win.json`, "ctl\x07.json", "a//b.txt", "./dot.model", "sub/../up.safetensors"} {
+		if _, err := e.h.CommitFiles(srcRepo, "main", "hostile", []devhub.SeedFile{{Path: p, Content: strings.NewReader("{}")}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.h.Stats().BytesReceived
+	_, err := e.publish()
+	if err == nil {
+		t.Fatal("publish accepted unsafe paths")
+	}
+	want := `: unsafe paths in the source tree: "../evil.json" (".." path segment), "./dot.model" ("." path segment), ` +
+		`"a//b.txt" (empty path segment), "ctl\a.json" (control character in path), ` +
+		`"sub/../up.safetensors" (".." path segment), "sub\\win.json" (backslash in path)`
+	if !strings.HasPrefix(err.Error(), "refusing to mirror "+srcRepo+"@") || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("error = %v\nwant suffix %s", err, want)
+	}
+	if _, err := e.h.Head(dstRepo, "main"); err == nil {
+		t.Errorf("the sidecar was created")
+	}
+	if n, b := hubWrites(e.h), e.h.Stats().BytesReceived-before; n != 0 || b != 0 {
+		t.Errorf("%d write requests, %d bytes received", n, b)
+	}
+}
+
+func TestHostileTreeListingsAreRefusedBeforeAnyWrite(t *testing.T) {
+	lfs := func(p string, size int64) hub.TreeEntry {
+		return hub.TreeEntry{Type: "file", Path: p, Size: size, OID: strings.Repeat("1", 40),
+			LFS: &hub.LFSInfo{OID: strings.Repeat("a", 64), Size: size, PointerSize: 130}}
+	}
+	for _, c := range []struct {
+		name    string
+		entries []hub.TreeEntry
+		want    string
+	}{
+		{"absolute", []hub.TreeEntry{lfs("/etc/model.safetensors", 10)},
+			`unsafe paths in the source tree: "/etc/model.safetensors" (absolute path)`},
+		{"newline", []hub.TreeEntry{lfs("model.safetensors", 10), lfs("x\n::error::.json", 1)},
+			`unsafe paths in the source tree: "x\n::error::.json" (control character in path)`},
+		{"negative size", []hub.TreeEntry{lfs("model.safetensors", -1)},
+			`unsafe paths in the source tree: "model.safetensors" (inconsistent size)`},
+		{"lfs size differs", []hub.TreeEntry{{Type: "file", Path: "model.safetensors", Size: 10, LFS: &hub.LFSInfo{OID: strings.Repeat("a", 64), Size: 11}}},
+			`unsafe paths in the source tree: "model.safetensors" (inconsistent size)`},
+		// Three files of 2^62 bytes each overflow an int64 total.
+		{"sizes overflow", []hub.TreeEntry{lfs("a.safetensors", 1<<62), lfs("b.safetensors", 1<<62), lfs("c.safetensors", 1<<62)},
+			`: more than 8.0 EiB exceed the limit of 46.6 GiB (raise --max-bytes if this is intended)`},
+		{"one huge file", []hub.TreeEntry{lfs("a.safetensors", 1<<62)},
+			`: 4.0 EiB exceed the limit of 46.6 GiB (raise --max-bytes if this is intended)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := setup(t, "")
+			e.standIn(c.entries)
+			before := e.h.Stats()
+			_, err := e.publish()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v\nwant it to contain %s", err, c.want)
+			}
+			var pe *mirror.PlanError
+			if !errors.As(err, &pe) {
+				t.Errorf("error %T is not a refusal (*mirror.PlanError)", err)
+			}
+			if _, err := e.h.Head(dstRepo, "main"); err == nil {
+				t.Errorf("the sidecar was created")
+			}
+			if n, b := hubWrites(e.h), e.h.Stats().BytesReceived-before.BytesReceived; n != 0 || b != 0 {
+				t.Errorf("%d write requests, %d bytes received", n, b)
+			}
+		})
+	}
+}
