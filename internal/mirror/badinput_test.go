@@ -1,6 +1,8 @@
 package mirror_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -115,6 +117,47 @@ func TestHostileTreeListingsAreRefusedBeforeAnyWrite(t *testing.T) {
 			var pe *mirror.PlanError
 			if !errors.As(err, &pe) {
 				t.Errorf("error %T is not a refusal (*mirror.PlanError)", err)
+			}
+			if _, err := e.h.Head(dstRepo, "main"); err == nil {
+				t.Errorf("the sidecar was created")
+			}
+			if n, b := hubWrites(e.h), e.h.Stats().BytesReceived-before.BytesReceived; n != 0 || b != 0 {
+				t.Errorf("%d write requests, %d bytes received", n, b)
+			}
+		})
+	}
+}
+
+// lyingSafetensors builds a file whose 8-byte length prefix says claimed
+// while the JSON header that follows is header, then data bytes of zeros.
+func lyingSafetensors(claimed uint64, header string, data int) []byte {
+	b := binary.LittleEndian.AppendUint64(nil, claimed)
+	b = append(b, header...)
+	return append(b, make([]byte, data)...)
+}
+
+func TestLyingSafetensorsHeaderIsRefusedBeforeAnyWrite(t *testing.T) {
+	const hdr = `{"w":{"dtype":"BF16","shape":[4,4],"data_offsets":[0,32]}}`
+	for _, c := range []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"length past the end", lyingSafetensors(1<<40, hdr, 32), "header length 1099511627776 exceeds the 100000000-byte limit"},
+		{"length past the file", lyingSafetensors(4096, hdr, 32), "header length 4096 exceeds the 90 bytes that follow it"},
+		{"length cuts the JSON", lyingSafetensors(20, hdr, 32), `invalid safetensors file: tensor "w": unexpected EOF`},
+		{"offsets past the data", lyingSafetensors(uint64(len(hdr)), hdr, 8), `invalid safetensors file: tensor "w": data_offsets [0, 32] outside the 8-byte data region`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := setup(t, "")
+			file := c.file
+			if _, err := e.h.CommitFiles(srcRepo, "main", "liar", []devhub.SeedFile{{Path: "sub/liar.safetensors", Content: bytes.NewReader(file)}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			before := e.h.Stats()
+			_, err := e.publish()
+			if err == nil || !strings.Contains(err.Error(), "sub/liar.safetensors") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v\nwant it to name sub/liar.safetensors and say %q\nlog:\n%s", err, c.want, e.log)
 			}
 			if _, err := e.h.Head(dstRepo, "main"); err == nil {
 				t.Errorf("the sidecar was created")

@@ -539,6 +539,7 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 	scan.Write(lenBuf[:])
 	n := int64(lenBuf[0]) | int64(lenBuf[1])<<8 | int64(lenBuf[2])<<16 | int64(lenBuf[3])<<24 |
 		int64(lenBuf[4])<<32 | int64(lenBuf[5])<<40 | int64(lenBuf[6])<<48 | int64(lenBuf[7])<<56
+	read := int64(8)
 	if n > 0 && n <= safetensors.MaxHeaderSize && n <= size-8 {
 		f, err := cl.OpenRange(ctx, repo, sha, path, 8, n)
 		if err != nil {
@@ -549,14 +550,16 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 		if err != nil {
 			return nil, err
 		}
-		// The data region is only counted by the scanner: account for it
-		// without fetching it.
-		var zero [64 << 10]byte
-		for rest := size - 8 - n; rest > 0; {
-			k := min(rest, int64(len(zero)))
-			scan.Write(zero[:k])
-			rest -= k
-		}
+		read += n
+	}
+	// The rest is only counted by the scanner: account for it without
+	// fetching it, also when the length prefix was refused, so Summary
+	// reports that rather than a short read.
+	var zero [64 << 10]byte
+	for rest := size - read; rest > 0; {
+		k := min(rest, int64(len(zero)))
+		scan.Write(zero[:k])
+		rest -= k
 	}
 	sum, err := scan.Summary()
 	if err != nil {

@@ -7,12 +7,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
 // CollectionTitle is the collection vision sidecars are filed into.
@@ -74,6 +76,10 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	prog.logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	headers, err := checkHeaders(ctx, &opts, p)
+	if err != nil {
+		return nil, err
+	}
 	lic, fallback := findLicense(ctx, &opts, p, prog)
 
 	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}}
@@ -106,7 +112,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := c.copyAll(ctx); err != nil {
 			return nil, abortErr(err)
 		}
-		facts, err := c.facts(ctx, lic, fallback)
+		facts, err := c.facts(ctx, lic, fallback, headers)
 		if err != nil {
 			return nil, abortErr(err)
 		}
@@ -278,9 +284,39 @@ func (c *copier) fetchRegular(ctx context.Context) error {
 	return g.Wait()
 }
 
+// checkHeaders reads the header of every safetensors file at the pinned sha
+// (two small ranged GETs each) before anything is written. A file whose
+// header lies about its length or its tensors is not one a runtime can load;
+// mirroring it would publish a broken sidecar, so the run is refused.
+func checkHeaders(ctx context.Context, opts *Options, p *Plan) (map[string]*safetensors.Summary, error) {
+	var mu sync.Mutex
+	out := map[string]*safetensors.Summary{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Jobs)
+	for _, s := range p.source {
+		if !strings.HasSuffix(s.Path, ".safetensors") {
+			continue
+		}
+		g.Go(func() error {
+			sum, err := headerSummary(gctx, opts.Source, p.SourceRepo, p.SourceSHA, s.Path, s.Size)
+			switch {
+			case errors.Is(err, safetensors.ErrInvalid) || (err != nil && s.Size < 8):
+				return &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s: %v", p.SourceRepo, short(p.SourceSHA), s.Path, err)}
+			case err != nil:
+				return fmt.Errorf("reading the safetensors header of %s in %s@%s: %w", s.Path, p.SourceRepo, short(p.SourceSHA), err)
+			}
+			mu.Lock()
+			out[s.Path] = sum
+			mu.Unlock()
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
 // facts gathers the model card's facts; safetensors files whose bytes did
-// not pass through the copy have their header read with ranged GETs.
-func (c *copier) facts(ctx context.Context, lic card.License, fallback bool) (card.Facts, error) {
+// not pass through the copy take their header from checkHeaders.
+func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, headers map[string]*safetensors.Summary) (card.Facts, error) {
 	e := c.opts.Entry
 	f := card.Facts{
 		Endpoint: c.opts.Dest.Endpoint(), SidecarRepo: c.p.SidecarRepo, SourceRepo: c.p.SourceRepo, SourceSHA: c.p.SourceSHA,
@@ -301,6 +337,10 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool) (ca
 		}
 		if cp := c.done[s.Path]; cp != nil && cp.summary != nil {
 			files[i].Tensors = cp.summary
+			continue
+		}
+		if sum := headers[s.Path]; sum != nil {
+			files[i].Tensors = sum
 			continue
 		}
 		g.Go(func() error {
