@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
@@ -164,6 +166,52 @@ func TestLyingSafetensorsHeaderIsRefusedBeforeAnyWrite(t *testing.T) {
 			}
 			if n, b := hubWrites(e.h), e.h.Stats().BytesReceived-before.BytesReceived; n != 0 || b != 0 {
 				t.Errorf("%d write requests, %d bytes received", n, b)
+			}
+		})
+	}
+}
+
+// TestHostileSourceCardFallsBackCleanly: whatever the vision source's card
+// holds, the publish succeeds and the license comes from the entry's
+// source_model card, saying so.
+func TestHostileSourceCardFallsBackCleanly(t *testing.T) {
+	var bomb strings.Builder
+	bomb.WriteString("---\na0: &a0 [x, x]\n")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&bomb, "a%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+	}
+	bomb.WriteString("license: *a39\n---\n")
+	for _, c := range []struct{ name, card string }{
+		{"alias bomb", bomb.String()},
+		{"deep nesting", "---\nlicense: " + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + "\n---\n"},
+		{"license a map", "---\nlicense: {id: mit}\nlicense_name: [1, 2]\nlicense_link: {x: y}\n---\n"},
+		{"license a number", "---\nlicense: 42\n---\n"},
+		{"license a list of maps", "---\nlicense: [{a: b}, 7]\n---\n"},
+		{"enormous", "---\nlicense_name: " + strings.Repeat("x", 8<<20) + "\n---\n"},
+		{"unterminated", "---\nlicense: mit\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := setup(t, "")
+			seed(t, e.h, "hostile card", nil, map[string]string{"README.md": c.card}, nil)
+			e.h.CreateRepo("moonshotai/Kimi-K2.5", devhub.RepoOptions{})
+			e.h.CommitFiles("moonshotai/Kimi-K2.5", "main", "card", []devhub.SeedFile{{Path: "README.md",
+				Content: strings.NewReader("---\nlicense: other\nlicense_name: modified-mit\nlicense_link: LICENSE\n---\n")}}, nil)
+			r := e.mustPublish()
+			if r.Commit == "" {
+				t.Fatalf("no commit")
+			}
+			if !strings.Contains(e.log.String(), srcRepo+" declares no license; using moonshotai/Kimi-K2.5's license other") {
+				t.Errorf("no fallback logged:\n%s", e.log)
+			}
+			fm, err := card.FrontMatter([]byte(e.readme()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fm["license"] != "other" || fm["license_name"] != "modified-mit" {
+				t.Errorf("front matter license %v / %v", fm["license"], fm["license_name"])
+			}
+			if len(e.readme()) > 64<<10 {
+				t.Errorf("the sidecar card is %d bytes", len(e.readme()))
 			}
 		})
 	}
