@@ -94,3 +94,44 @@ func BenchmarkValidate10k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseConfig feeds arbitrary bytes to the operator config parser, the
+// other file Load reads. It must not panic, must place every problem inside
+// the file on one line, and must return only sources with a path, a
+// namespace and an owner.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{
+		"catalogs:\n- path: cat/ops.yaml\n  namespace: ops\n  hf_owner: OpsOrg\n  hf_collection: OpsOrg/ops-0123\n",
+		"catalogues:\n- path: a.yaml\n  namespace: ops\n  hf_owner: FoxlightAI\n- path: a.yaml\n  namespace: ops\n  hf_owner: X\n  extra: 1\n",
+		"x-a0: &a0 [x, x]\nx-a1: &a1 [*a0, *a0]\nx-a2: &a2 [*a1, *a1]\ncatalogs:\n- path: *a2\n  namespace: ops\n  hf_owner: Org\n",
+		"catalogs: [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]\n",
+		"\xef\xbb\xbfcatalogs:\r\n- path: a.yaml\r\n  namespace: ops\r\n  hf_owner: Org\r\n",
+		"catalogs:\n- path: caf\xe9.yaml\n",
+		"catalogs:\n\t- path: a.yaml\n",
+		"catalogs: []\ncatalogs: []\n",
+		"- path: a.yaml\n",
+		"catalogs:\n- <<: {path: a.yaml, namespace: ops}\n  hf_owner: Org\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sources, problems := parseConfig("c.yaml", data)
+		lines := 1
+		for _, b := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+			lines += strings.Count(string(data), b)
+		}
+		for _, p := range problems {
+			if p.Pos.File != "c.yaml" || p.Pos.Line < 1 || p.Pos.Col < 1 || p.Pos.Line > lines+1 || p.Message == "" {
+				t.Fatalf("problem outside the file (%d lines): %q", lines, p)
+			}
+			if s := p.String(); strings.ContainsAny(s, "\n\r\u2028\u2029\u0085") {
+				t.Fatalf("problem spans lines: %q", s)
+			}
+		}
+		for _, s := range sources {
+			if s.Path == "" || s.Namespace == "" || s.HFOwner == "" {
+				t.Fatalf("incomplete source %+v", s)
+			}
+		}
+	})
+}
