@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load runs of the vision-sidecar mirror against `skulk-weights devhub` on
+# loopback, measuring peak memory with GNU time:
+#   1. a source of 500 files (1 MiB each): peak RSS, time, requests;
+#   2. a source of one big file (default 8 GiB): peak RSS and time.
+# Memory must stay flat: independent of the file count and the file size.
+# The hub keeps blobs under $LOAD_DIR (default /tmp); the big case needs
+# about 2 x its size of free disk there (source + sidecar upload).
+# Usage: scripts/load.sh [big-file-GiB] [jobs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GIB=${1:-8}
+JOBS=${2:-4}
+work=$(mktemp -d "${LOAD_DIR:-/tmp}/skulk-load.XXXXXX")
+hubpid=
+cleanup() { [ -n "$hubpid" ] && kill "$hubpid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/skulk-weights" .
+go build -o "$work/benchseed" ./scripts/benchseed
+bin=$work/skulk-weights
+tok=hf_load_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+
+"$bin" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
+hubpid=$!
+for _ in $(seq 50); do grep -q listening "$work/devhub.out" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^devhub listening on //p' "$work/devhub.out")
+[ -n "$url" ] || { echo "devhub did not start"; cat "$work/devhub.err"; exit 1; }
+export HF_ENDPOINT=$url HF_TOKEN=$tok SKULK_WEIGHTS_COLLECTION=none
+now() { date +%s.%N; }
+requests() { curl -sf "$url/_devhub/stats" | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(sum(v for k,v in r.items() if not k.startswith("admin")))'; }
+
+manifest() { # key source
+	cat <<YAML
+models:
+  - key: $1
+    source_model: moonshotai/Kimi-K2.5
+    quant: q4k
+    tier: smoke
+    slices: [full]
+    output_name: $1.vindex
+    hf_repo: FoxlightAI/$1-vindex
+    vision_source_repo: third-party/$1
+    vision_sidecar_repo: FoxlightAI/$1-sidecar
+YAML
+}
+
+# publish KEY LABEL: runs the publish under GNU time and prints one result line.
+publish() {
+	manifest "$1" >"$work/$1.yaml"
+	local r0 t0 t1 r1 rss
+	r0=$(requests); t0=$(now)
+	/usr/bin/time -v "$bin" publish --manifest "$work/$1.yaml" --model "$1" --artifact vision --jobs "$JOBS" --json \
+		>"$work/$1.json" 2>"$work/$1.err" || { echo "publish $1 failed"; tail -20 "$work/$1.err"; exit 1; }
+	t1=$(now); r1=$(requests)
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$1.err")
+	local copied moved
+	copied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["copied"])' "$work/$1.json")
+	moved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_moved"])' "$work/$1.json")
+	printf '  %-34s %4d files copied, %6.0f MiB moved, %7.2f s, %5d requests, peak RSS %d MiB\n' \
+		"$2" "$copied" "$(echo "$moved / 1048576" | bc -l)" "$(echo "$t1 - $t0" | bc -l)" "$((r1 - r0))" "$((rss / 1024))" | tee -a "$work/results"
+}
+
+echo "== seeding third-party/many: 500 files of 1 MiB"
+"$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/many -files 500 -size $((1 << 20)) >/dev/null
+echo "== publishing 500 files"
+publish many "500 files x 1 MiB, first mirror"
+publish many "500 files x 1 MiB, no-op republish"
+
+echo "== seeding third-party/big: one file of $GIB GiB (streams; takes a while on disk)"
+t0=$(now)
+"$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/big -files 1 -size $((GIB << 30)) -prefix encoder >/dev/null
+printf '  seeded %d GiB in %.0f s\n' "$GIB" "$(echo "$(now) - $t0" | bc -l)"
+echo "== publishing one $GIB GiB file"
+publish big "1 file x $GIB GiB, first mirror"
+publish big "1 file x $GIB GiB, no-op republish"
+
+printf '\nresults (%s, %s cores, --jobs %s, blobs under %s)\n' "$(uname -sm)" "$(nproc)" "$JOBS" "${LOAD_DIR:-/tmp}"
+cat "$work/results"
