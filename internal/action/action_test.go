@@ -69,7 +69,7 @@ var (
 )
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ws     string
 	gh     *fakeGitHub
 	hub    *devhub.Hub
@@ -80,7 +80,7 @@ type harness struct {
 	written []string
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, ws: t.TempDir(), gh: newFakeGitHub(t)}
 	hub, err := devhub.New(devhub.WithToken(hfToken, "write:AcmeAI/*"))
@@ -213,7 +213,7 @@ func (h *harness) run(event, fixture string) runOutput {
 }
 
 // parseOutputs reads GITHUB_OUTPUT's name<<DELIM ... DELIM records.
-func parseOutputs(t *testing.T, s string) map[string]string {
+func parseOutputs(t testing.TB, s string) map[string]string {
 	out := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(s))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
@@ -310,7 +310,7 @@ func normalize(s string) string {
 	})
 }
 
-func decodeJSON(t *testing.T, s string, v any) {
+func decodeJSON(t testing.TB, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("output %q is not JSON: %v", s, err)
@@ -329,7 +329,7 @@ func (h *harness) runWithPath(event string) runOutput {
 	return h.run(event, rel)
 }
 
-func mustAbs(t *testing.T, p string) string {
+func mustAbs(t testing.TB, p string) string {
 	a, err := filepath.Abs(p)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ const apiPrefix = "/api-v3"
 // request's files, file contents per commit, issue comments and the
 // commit-to-pull-request index. It records every request.
 type fakeGitHub struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	mu       sync.Mutex
 	pageSize int
@@ -50,7 +50,7 @@ type fakeRequest struct {
 	Method, Path, Query, Body, Auth string
 }
 
-func newFakeGitHub(t *testing.T) *fakeGitHub {
+func newFakeGitHub(t testing.TB) *fakeGitHub {
 	f := &fakeGitHub{
 		t: t, pageSize: 2, nextID: 100,
 		files: map[int][]ChangedFile{}, contents: map[string]map[string]string{},
