@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 )
 
 // TestBadEventPayloadsFailNamingWhatAndWhere: every payload the action cannot
@@ -195,5 +197,36 @@ func TestDispatchInputsCannotInjectCommands(t *testing.T) {
 				t.Errorf("wrote to the Hub: %v", w)
 			}
 		})
+	}
+}
+
+// TestPullRequestRefusesAHostileSource: a pull request pointing an entry at
+// a source a publish would refuse (unsafe paths in its tree) fails the check
+// with an annotation at the entry's vision_source_repo, instead of passing
+// with a note and failing only after the merge.
+func TestPullRequestRefusesAHostileSource(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.hub.CommitFiles("thirdparty/kimi-k2-5-vision", "main", "hostile",
+		[]devhub.SeedFile{{Path: "../escape.json", Content: strings.NewReader("{}")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run("pull_request", "pull_request.json")
+	if !errors.Is(out.err, ErrFailed) {
+		t.Fatalf("err = %v, want the check to fail\n%s", out.err, out.log)
+	}
+	var found bool
+	for _, a := range annotations(out.log, "error") {
+		if strings.Contains(a, "file=catalogs/acme.yaml") && strings.Contains(a, `unsafe paths in the source tree: "../escape.json"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error annotation at the entry for the unsafe path:\n%s", out.log)
+	}
+	if cs := h.gh.comments[7]; len(cs) != 1 || !strings.Contains(cs[0].Body, "**Refused:** refusing to mirror thirdparty/kimi-k2-5-vision@") {
+		t.Errorf("the comment does not show the refusal: %+v", cs)
+	}
+	if w := h.hubWrites(); len(w) > 0 {
+		t.Errorf("wrote to the Hub: %v", w)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // entryPlan is what the plan comment says about one changed entry.
@@ -70,7 +71,14 @@ func (r *runner) pullRequest(ctx context.Context) error {
 			} else {
 				r.infof("%s: planning %s -> %s", ch.ID, ch.New.VisionSourceRepo, ch.New.VisionSidecarRepo)
 				ep.Plan, ep.PlanErr = reader.Plan(ctx, ch.New)
-				if ep.PlanErr != nil {
+				var refusal *mirror.PlanError
+				switch {
+				case errors.As(ep.PlanErr, &refusal):
+					// The Hub was read and the source is one a publish
+					// would refuse: fail the check now, not on merge.
+					ep.Refused, ep.PlanErr = ep.PlanErr, nil
+					r.entryError(ch.New, "vision_source_repo", ep.Refused)
+				case ep.PlanErr != nil:
 					r.warningf("%s: the Hub could not be read for the live plan: %v", ch.ID, ep.PlanErr)
 				}
 			}
