@@ -2,6 +2,7 @@ package mirror_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -156,8 +157,14 @@ func TestLyingSafetensorsHeaderIsRefusedBeforeAnyWrite(t *testing.T) {
 			if _, err := e.h.CommitFiles(srcRepo, "main", "liar", []devhub.SeedFile{{Path: "sub/liar.safetensors", Content: bytes.NewReader(file)}}, nil); err != nil {
 				t.Fatal(err)
 			}
+			// The read-only plan (a pull request's) refuses it too.
+			_, err := mirror.MakePlan(context.Background(), e.opts)
+			var pe *mirror.PlanError
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("MakePlan: %v", err)
+			}
 			before := e.h.Stats()
-			_, err := e.publish()
+			_, err = e.publish()
 			if err == nil || !strings.Contains(err.Error(), "sub/liar.safetensors") || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error = %v\nwant it to name sub/liar.safetensors and say %q\nlog:\n%s", err, c.want, e.log)
 			}

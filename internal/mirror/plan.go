@@ -155,6 +155,11 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A file a publish would refuse is refused here too, so a pull
+	// request's plan shows it before the merge.
+	if _, err := checkHeaders(ctx, &opts, p); err != nil {
+		return nil, err
+	}
 	if err := planSidecar(ctx, &opts, p); err != nil {
 		return nil, err
 	}
