@@ -98,7 +98,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		// Regular files are small: fetch them all (the card lists their
 		// sha256) before asking for write access with the card's bytes.
 		if err := c.fetchRegular(ctx); err != nil {
-			return nil, err
+			return nil, abortErr(err)
 		}
 		if err := checkWrite(ctx, &opts, p); err != nil {
 			return nil, err
