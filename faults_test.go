@@ -321,6 +321,7 @@ func TestSecurityTokenNeverInCLIOutput(t *testing.T) {
 	c := hub.New(srv.URL, killToken)
 	seedOverHTTP(t, c, visionSrc, 3, map[string]int64{"model.safetensors": 1 << 20}, map[string]string{"config.json": "{}"})
 
+	stderrOf := map[string]string{}
 	run := func(name string, env map[string]string, args ...string) int {
 		var stdout, stderr bytes.Buffer
 		code := cli.Run(context.Background(), args, cli.Env{Stdin: strings.NewReader(""), Stdout: w.Writer(name+" stdout", &stdout), Stderr: w.Writer(name+" stderr", &stderr),
@@ -328,6 +329,7 @@ func TestSecurityTokenNeverInCLIOutput(t *testing.T) {
 		if testing.Verbose() {
 			t.Logf("%s (exit %d):\n%s%s", name, code, stdout.String(), stderr.String())
 		}
+		stderrOf[name] = stderr.String()
 		return code
 	}
 	env := map[string]string{"HF_ENDPOINT": srv.URL, "HF_TOKEN": killToken, "SKULK_WEIGHTS_COLLECTION": "none"}
@@ -341,6 +343,9 @@ func TestSecurityTokenNeverInCLIOutput(t *testing.T) {
 	codes = append(codes, run("token scoped elsewhere", map[string]string{"HF_ENDPOINT": srv.URL, "HF_TOKEN": unknown}, publish...))
 	if fmt.Sprint(codes) != "[0 0 0 1 1]" {
 		t.Errorf("exit codes %v, want [0 0 0 1 1]", codes)
+	}
+	if !strings.Contains(stderrOf["echoing hub"], "token rejected: Bearer [redacted]") {
+		t.Errorf("the echoing hub's error should be shown with the token redacted:\n%s", stderrOf["echoing hub"])
 	}
 	if w.AuthCount("hub") == 0 {
 		t.Fatal("the hub never saw the token: the search proves nothing")
