@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
@@ -58,7 +59,7 @@ func newFXWith(t *testing.T, wrap func(http.Handler) http.Handler, opts ...devhu
 		map[string]string{"config.json": `{"model_type":"moonvit"}`, "README.md": "---\nlicense: apache-2.0\n---\n# vision\n"}, nil)
 	e := &env{t: t, h: h, url: srv.URL, log: &syncBuffer{}}
 	cl := hub.New(srv.URL, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(e.log, f+"\n", a...) }))
-	e.opts = setup(t, "").opts // the entry; clients replaced below
+	e.opts = entryOpts()
 	e.opts.Source, e.opts.Dest, e.opts.Progress, e.opts.Collection = cl, cl, w.Writer("progress", e.log), "none"
 	f := &fx{env: e, w: w}
 	f.mustPublish()
@@ -69,6 +70,16 @@ func newFXWith(t *testing.T, wrap func(http.Handler) http.Handler, opts ...devhu
 		t.Fatal(err)
 	}
 	return f
+}
+
+// entryOpts are the Options of the mirror tests' catalog entry, without
+// clients.
+func entryOpts() mirror.Options {
+	return mirror.Options{
+		Entry: &catalog.Entry{Key: "kimi", SourceModel: "moonshotai/Kimi-K2.5", VisionSourceRepo: srcRepo, VisionSidecarRepo: dstRepo,
+			Source: &catalog.Source{Namespace: "foxlight"}},
+		Jobs: 3, ToolVersion: "test",
+	}
 }
 
 // run publishes with the token watched in the error and the result.
@@ -136,6 +147,7 @@ func report(t *testing.T, format string, args ...any) {
 func count(s, sub string) int { return strings.Count(s, sub) }
 
 func TestFaultSourceDropsMidFile(t *testing.T) {
+	t.Parallel()
 	t.Run("once", func(t *testing.T) {
 		f := newFX(t, devhub.WithMultipart(2<<20, 1<<20))
 		before, head := f.h.Stats(), f.head()
@@ -185,6 +197,7 @@ func TestFaultSourceDropsMidFile(t *testing.T) {
 }
 
 func TestFaultStorage500(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name      string
 		multipart bool
@@ -235,6 +248,7 @@ func TestFaultStorage500(t *testing.T) {
 var waitRE = regexp.MustCompile(`retrying GET \S+ in (\S+):`)
 
 func TestFaultRateLimitBurst(t *testing.T) {
+	t.Parallel()
 	t.Run("waits as told", func(t *testing.T) {
 		f := newFX(t)
 		before := f.h.Stats()
@@ -308,6 +322,7 @@ func TestFaultRateLimitBurst(t *testing.T) {
 }
 
 func TestFaultConcurrentWriter(t *testing.T) {
+	t.Parallel()
 	t.Run("once", func(t *testing.T) {
 		f := newFX(t)
 		before := f.h.Stats()
@@ -359,6 +374,7 @@ func TestFaultConcurrentWriter(t *testing.T) {
 }
 
 func TestFaultCommitResponseLost(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		fault devhub.Fault
@@ -399,6 +415,7 @@ func TestFaultCommitResponseLost(t *testing.T) {
 }
 
 func TestFaultCorruptedByte(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, file string
 		multipart  bool
@@ -446,6 +463,7 @@ func TestFaultCorruptedByte(t *testing.T) {
 }
 
 func TestFaultSourceMovesMidRun(t *testing.T) {
+	t.Parallel()
 	for _, route := range []string{"tree", "commit"} {
 		t.Run("before "+route, func(t *testing.T) {
 			f := newFX(t)
@@ -475,13 +493,14 @@ func TestFaultSourceMovesMidRun(t *testing.T) {
 }
 
 func TestFaultHubUnreachableSlowGarbage(t *testing.T) {
+	t.Parallel()
 	t.Run("unreachable", func(t *testing.T) {
 		dead := httptest.NewServer(nil)
 		dead.Close()
 		log := &syncBuffer{}
 		cl := hub.New(dead.URL, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }))
 		w := secrettest.New(t, token)
-		opts := setup(t, "").opts
+		opts := entryOpts()
 		opts.Source, opts.Dest, opts.Progress = cl, cl, w.Writer("progress", log)
 		_, err := mirror.Publish(context.Background(), opts)
 		w.Err("error", err)

@@ -40,11 +40,12 @@ func splitHub(t *testing.T, w *secrettest.Watch, opts ...devhub.Option) (h *devh
 }
 
 func TestSecurityTokenOnlyToTheHubHost(t *testing.T) {
+	t.Parallel()
 	w := secrettest.New(t, token)
 	h, api := splitHub(t, w, devhub.WithMultipart(2<<20, 1<<20))
 	log := &syncBuffer{}
 	cl := hub.New(api, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }))
-	opts := setup(t, "").opts
+	opts := entryOpts()
 	opts.Source, opts.Dest, opts.Progress = cl, cl, w.Writer("progress", log)
 	r, err := mirror.Publish(context.Background(), opts)
 	w.Err("error", err)
@@ -69,10 +70,11 @@ func TestSecurityTokenOnlyToTheHubHost(t *testing.T) {
 }
 
 func TestSecurityForeignPaginationLinkIsAnError(t *testing.T) {
+	t.Parallel()
 	w := secrettest.New(t, token)
 	h, api := splitHub(t, w, devhub.WithPageSize(2))
 	cl := hub.New(api, token, hub.WithRetryPolicy(fast))
-	opts := setup(t, "").opts
+	opts := entryOpts()
 	opts.Source, opts.Dest = cl, cl
 	before := h.Stats()
 	_, err := mirror.Publish(context.Background(), opts)
