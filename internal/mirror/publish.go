@@ -38,9 +38,12 @@ var slugRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 var collectionDisable = map[string]bool{"0": true, "false": true, "no": true, "none": true, "off": true, "disabled": true}
 
-// collectionTarget reads SKULK_WEIGHTS_COLLECTION: disabled, an explicit
-// owner/slug, or "" meaning "find Vision Sidecars by title".
-func collectionTarget(v string) (disabled bool, slug string, err error) {
+// ParseCollection reads a SKULK_WEIGHTS_COLLECTION value: a disabling
+// value (0, false, no, none, off, disabled; trimmed, any case) turns
+// filing off, an owner/slug names the collection to file into, and an
+// empty value leaves slug "" meaning "the owner's Vision Sidecars,
+// found by title". Anything else is an error with the original's message.
+func ParseCollection(v string) (disabled bool, slug string, err error) {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "":
@@ -62,7 +65,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.Dest.HasToken() {
 		return nil, ErrNoToken
 	}
-	colDisabled, colSlug, err := collectionTarget(opts.Collection)
+	colDisabled, colSlug, err := ParseCollection(opts.Collection)
 	if err != nil {
 		return nil, err
 	}
