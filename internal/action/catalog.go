@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // maxAnnotations bounds the error annotations one run emits; GitHub shows
@@ -129,8 +130,10 @@ func ownerCheck(e *catalog.Entry, collection string) error {
 	if want == "" || got != want {
 		return fmt.Errorf("%s: refusing to write %s: its owner %q is not %s (%q)", e.ID(), e.VisionSidecarRepo, got, from, want)
 	}
-	if owner, _, ok := strings.Cut(strings.TrimSpace(collection), "/"); ok && owner != want {
-		return fmt.Errorf("%s: refusing to file %s into collection %s: its owner %q is not %s (%q)", e.ID(), e.VisionSidecarRepo, strings.TrimSpace(collection), owner, from, want)
+	if _, slug, err := mirror.ParseCollection(collection); err == nil && slug != "" {
+		if owner, _, _ := strings.Cut(slug, "/"); owner != want {
+			return fmt.Errorf("%s: refusing to file %s into collection %s: its owner %q is not %s (%q)", e.ID(), e.VisionSidecarRepo, slug, owner, from, want)
+		}
 	}
 	return nil
 }
