@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,6 +32,13 @@ type upload struct {
 	// never written into a file being hashed or already stored.
 	writing    int
 	completing bool
+	// The object's sha256 is computed as parts land, in file order, by
+	// reading back each part once the ones before it are hashed (catchUp),
+	// so a completion only hashes what is left instead of the whole file.
+	catching bool       // a catchUp goroutine runs (under Hub.mu)
+	hmu      sync.Mutex // held while hashing; guards hash and hashed
+	hash     hash.Hash
+	hashed   int64 // bytes hashed: always at a part boundary
 }
 
 func (h *Hub) lfsBatch(c *call) error {
@@ -115,6 +124,7 @@ func (h *Hub) lfsBatch(c *call) error {
 		if multipart && o.Size >= h.mpThresh && o.Size > 0 {
 			transfer = "multipart"
 			up.chunk = h.chunkSize
+			up.hash = sha256.New()
 			up.parts = int((o.Size + h.chunkSize - 1) / h.chunkSize)
 			hdr := map[string]string{"chunk_size": strconv.FormatInt(h.chunkSize, 10)}
 			for i := 1; i <= up.parts; i++ {
@@ -192,10 +202,74 @@ func (h *Hub) storagePut(c *call) error {
 }
 
 // partPath is the file a multipart upload's parts are written into, each at
-// its own offset, so that completing the upload is a hash and a rename
-// rather than a second copy of every byte.
+// its own offset, so that completing the upload is a rename rather than a
+// second copy of every byte.
 func (h *Hub) partPath(id string) string {
 	return filepath.Join(h.store.dir, "parts", id)
+}
+
+// hashParts hashes, in order, the parts after up.hashed that ok allows
+// (called with up.hmu held); it stops at the first part ok refuses.
+func (h *Hub) hashParts(id string, up *upload, ok func(n int) bool) error {
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	for up.hashed < up.size {
+		n := int(up.hashed/up.chunk) + 1
+		if !ok(n) {
+			return nil
+		}
+		if f == nil {
+			var err error
+			if f, err = os.Open(h.partPath(id)); err != nil {
+				return err
+			}
+		}
+		size := min(up.chunk, up.size-up.hashed)
+		got, err := copyBuf(up.hash, io.NewSectionReader(f, up.hashed, size))
+		if err != nil || got != size {
+			// A torn state: start over at the completion.
+			up.hash, up.hashed = sha256.New(), 0
+			if err == nil {
+				err = fmt.Errorf("part %d: read back %d bytes, expected %d", n, got, size)
+			}
+			return err
+		}
+		up.hashed += size
+	}
+	return nil
+}
+
+// catchUp hashes uploaded parts in order while later parts still stream,
+// one part per hold of hmu so that a part PUT checking the hashed range
+// waits for one part's hashing at most. It stops at the first part not
+// uploaded yet, clearing catching in the same critical section that saw the
+// part missing, so that part's PUT, recording its ETag, starts it again.
+func (h *Hub) catchUp(id string, up *upload) {
+	for {
+		up.hmu.Lock()
+		h.mu.Lock()
+		n := int(up.hashed/up.chunk) + 1
+		if up.hashed >= up.size || up.completing || up.etags[n] == "" {
+			up.catching = false
+			h.mu.Unlock()
+			up.hmu.Unlock()
+			return
+		}
+		h.mu.Unlock()
+		first := true
+		err := h.hashParts(id, up, func(int) bool { ok := first; first = false; return ok })
+		up.hmu.Unlock()
+		if err != nil {
+			h.mu.Lock()
+			up.catching = false
+			h.mu.Unlock()
+			return
+		}
+	}
 }
 
 func (h *Hub) storagePart(c *call) error {
@@ -228,14 +302,26 @@ func (h *Hub) storagePart(c *call) error {
 		up.writing--
 		if etag != "" {
 			up.etags[n] = etag
+			if !up.catching {
+				up.catching = true
+				go h.catchUp(id, up)
+			}
 		}
 		h.mu.Unlock()
 	}()
+	// Bytes already hashed are about to change (a part sent again): the
+	// hash starts over. Taking hmu also waits out a read-back of this part.
+	off := int64(n-1) * up.chunk
+	up.hmu.Lock()
+	if up.hashed > off {
+		up.hash, up.hashed = sha256.New(), 0
+	}
+	up.hmu.Unlock()
 	f, err := os.OpenFile(h.partPath(id), os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
-	got, err := copyBuf(io.NewOffsetWriter(f, int64(n-1)*up.chunk), io.LimitReader(c.r.Body, want))
+	got, err := copyBuf(io.NewOffsetWriter(f, off), io.LimitReader(c.r.Body, want))
 	if err == nil && got == want {
 		// One byte more is a body longer than the part: refuse it without
 		// writing into the next part's bytes.
@@ -313,7 +399,14 @@ func (h *Hub) storageComplete(c *call) error {
 			return &hubError{Status: 400, Code: "InvalidPart", Msg: fmt.Sprintf("part %d was not uploaded or its etag does not match", p.PartNumber)}
 		}
 	}
-	if _, err := h.store.adopt(h.partPath(id), up.oid, up.size); err != nil {
+	up.hmu.Lock()
+	err := h.hashParts(id, up, func(int) bool { return true })
+	sum := hex.EncodeToString(up.hash.Sum(nil))
+	up.hmu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := h.store.adopt(h.partPath(id), sum, up.oid, up.size); err != nil {
 		return digestError(err)
 	}
 	os.Remove(h.partPath(id)) // still there when the object was already stored

@@ -113,25 +113,17 @@ func (s *store) put(r io.Reader, wantSHA string, wantSize int64) (blobInfo, erro
 	return info, s.commit(tmp.Name(), info, wantSHA, wantSize)
 }
 
-// adopt moves a complete file the caller assembled (a multipart upload)
-// into the store after hashing it once: the bytes are written once, where
-// they arrived, and read once. Like put, it fails with errDigest and stores
-// nothing when the content is not wantSHA/wantSize; the file then stays
-// where it is, and the caller removes it.
-func (s *store) adopt(name, wantSHA string, wantSize int64) (blobInfo, error) {
-	f, err := os.Open(name)
+// adopt moves a complete file the caller assembled and hashed (a multipart
+// upload, whose parts were written in place and hashed as they landed) into
+// the store: the bytes are written once, where they arrived. Like put, it
+// fails with errDigest and stores nothing when the content is not
+// wantSHA/wantSize; the file then stays where it is for the caller.
+func (s *store) adopt(name, sha, wantSHA string, wantSize int64) error {
+	fi, err := os.Stat(name)
 	if err != nil {
-		return blobInfo{}, err
+		return err
 	}
-	h := sha256.New()
-	hw := &headWriter{}
-	n, err := copyBuf(io.MultiWriter(h, hw), f)
-	f.Close()
-	if err != nil {
-		return blobInfo{}, err
-	}
-	info := blobInfo{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, Head: hw.head}
-	return info, s.commit(name, info, wantSHA, wantSize)
+	return s.commit(name, blobInfo{SHA256: sha, Size: fi.Size()}, wantSHA, wantSize)
 }
 
 // commit checks a complete temporary file against what was promised and
