@@ -8,20 +8,32 @@
 # Needs go, curl, python3 and GNU time (/usr/bin/time). Uses ~7 GiB of disk
 # for the hub's blobs under $BENCH_DIR (default $TMPDIR; a tmpfs such as
 # /dev/shm takes the disk out of the hub's side). Usage: scripts/bench.sh [jobs]
+# BENCH_PROFILE=DIR writes CPU profiles of the hub (devhub.pprof) and of the
+# first mirror (publish.pprof) to DIR; read them with `go tool pprof -top`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${1:-4}
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/skulk-bench.XXXXXX")
 hubpid=
-cleanup() { [ -n "$hubpid" ] && kill "$hubpid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+	if [ -n "$hubpid" ]; then kill "$hubpid" 2>/dev/null; wait "$hubpid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
 go build -o "$work/skulk-weights" .
 go build -o "$work/benchseed" ./scripts/benchseed
 bin=$work/skulk-weights
+hubcmd=("$bin") pubcmd=("$bin")
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	mkdir -p "$BENCH_PROFILE"
+	go build -o "$work/cpuprofile" ./scripts/cpuprofile
+	hubcmd=("$work/cpuprofile" -o "$BENCH_PROFILE/devhub.pprof")
+	pubcmd=("$work/cpuprofile" -o "$BENCH_PROFILE/publish.pprof")
+fi
 tok=hf_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 
-"$bin" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
+"${hubcmd[@]}" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
 hubpid=$!
 for _ in $(seq 50); do grep -q listening "$work/devhub.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^devhub listening on //p' "$work/devhub.out")
@@ -49,7 +61,7 @@ curl_seq=$(echo "$t1 - $t0" | bc -l); curl_par=$(echo "$t2 - $t1" | bc -l)
 
 echo "== skulk-weights publish (first mirror, --jobs $JOBS)"
 t0=$(now)
-"$bin" publish --model foxlight/kimi-k2-5-full-q4-k --artifact vision --jobs "$JOBS" --json >"$work/first.json" 2>"$work/first.err"
+"${pubcmd[@]}" publish --model foxlight/kimi-k2-5-full-q4-k --artifact vision --jobs "$JOBS" --json >"$work/first.json" 2>"$work/first.err"
 t1=$(now)
 mirror=$(echo "$t1 - $t0" | bc -l)
 

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // maxAnnotations bounds the error annotations one run emits; GitHub shows
@@ -115,8 +116,9 @@ func (r *runner) annotate(c *catalog.Catalog) []catalog.Problem {
 
 // ownerCheck refuses a sidecar outside the owner the catalog source
 // publishes under. A source without hf_owner (a single manifest file) is
-// bound to the owner of the entry's own hf_repo.
-func ownerCheck(e *catalog.Entry) error {
+// bound to the owner of the entry's own hf_repo. A collection input of the
+// form owner/slug must belong to that owner too: filing into it is a write.
+func ownerCheck(e *catalog.Entry, collection string) error {
 	want, from := "", ""
 	if e.Source != nil && e.Source.HFOwner != "" {
 		want, from = e.Source.HFOwner, "the catalog source's hf_owner"
@@ -127,6 +129,11 @@ func ownerCheck(e *catalog.Entry) error {
 	got, _, _ := strings.Cut(e.VisionSidecarRepo, "/")
 	if want == "" || got != want {
 		return fmt.Errorf("%s: refusing to write %s: its owner %q is not %s (%q)", e.ID(), e.VisionSidecarRepo, got, from, want)
+	}
+	if _, slug, err := mirror.ParseCollection(collection); err == nil && slug != "" {
+		if owner, _, _ := strings.Cut(slug, "/"); owner != want {
+			return fmt.Errorf("%s: refusing to file %s into collection %s: its owner %q is not %s (%q)", e.ID(), e.VisionSidecarRepo, slug, owner, from, want)
+		}
 	}
 	return nil
 }

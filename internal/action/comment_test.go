@@ -44,15 +44,20 @@ func TestLogSafeNeverStartsACommand(t *testing.T) {
 func TestOwnerCheckRefusesOtherOwners(t *testing.T) {
 	src := &catalog.Source{Namespace: "acme", HFOwner: "AcmeAI"}
 	ok := &catalog.Entry{Source: src, Key: "a", HFRepo: "AcmeAI/a-vindex", VisionSidecarRepo: "AcmeAI/a-vision"}
-	if err := ownerCheck(ok); err != nil {
-		t.Errorf("own sidecar refused: %v", err)
+	for _, col := range []string{"", "none", "AcmeAI/vision-0123"} {
+		if err := ownerCheck(ok, col); err != nil {
+			t.Errorf("own sidecar refused (collection %q): %v", col, err)
+		}
+	}
+	if err := ownerCheck(ok, "Mallory/vision-0123"); err == nil || !strings.Contains(err.Error(), "collection Mallory/vision-0123") {
+		t.Errorf("foreign collection: err = %v", err)
 	}
 	bad := &catalog.Entry{Source: src, Key: "b", HFRepo: "AcmeAI/b-vindex", VisionSidecarRepo: "FoxlightAI/b-vision"}
-	if err := ownerCheck(bad); err == nil || !strings.Contains(err.Error(), "refusing to write FoxlightAI/b-vision") {
+	if err := ownerCheck(bad, ""); err == nil || !strings.Contains(err.Error(), "refusing to write FoxlightAI/b-vision") {
 		t.Errorf("foreign sidecar: err = %v", err)
 	}
 	manifest := &catalog.Entry{Source: &catalog.Source{}, Key: "c", HFRepo: "AcmeAI/c-vindex", VisionSidecarRepo: "acmeai/c-vision"}
-	if err := ownerCheck(manifest); err == nil {
+	if err := ownerCheck(manifest, ""); err == nil {
 		t.Errorf("a manifest entry may not write outside its hf_repo owner (case-sensitive)")
 	}
 }

@@ -65,7 +65,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 		}
 		if ch.New.HasVision() {
 			models = append(models, ch.ID)
-			if err := ownerCheck(ch.New); err != nil {
+			if err := ownerCheck(ch.New, r.in.Collection); err != nil {
 				ep.Refused = err
 				r.entryError(ch.New, "vision_sidecar_repo", err)
 			} else {

@@ -94,7 +94,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 	var outcomes []entryOutcome
 	for _, e := range entries {
 		o := entryOutcome{Entry: e}
-		if err := ownerCheck(e); err != nil {
+		if err := ownerCheck(e, r.in.Collection); err != nil {
 			o.Err = err
 		} else if dryRun {
 			r.infof("%s: planning %s -> %s", e.ID(), e.VisionSourceRepo, e.VisionSidecarRepo)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // publishOptions is what a publish run was asked to do, after flag checks.
@@ -27,13 +28,6 @@ const (
 	defaultMaxBytes = 50_000_000_000 // 50 GB
 	defaultMaxFiles = 10_000
 )
-
-// collectionDisableValues turn collection filing off when
-// SKULK_WEIGHTS_COLLECTION holds one of them (trimmed, any case).
-var collectionDisableValues = []string{"0", "false", "no", "none", "off", "disabled"}
-
-// visionCollectionTitle is the collection sidecars are filed into.
-const visionCollectionTitle = "Vision Sidecars"
 
 const publishUsage = `usage: skulk-weights publish --model KEY [--artifact vision|vindex|mtp|all] [--dry-run] [flags]
 
@@ -106,7 +100,7 @@ func runPublish(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
 		return ExitFailure
 	}
-	coll, err := resolveCollection(e, env.Getenv)
+	coll, err := resolveCollections(e, env.Getenv)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
 		return ExitFailure
@@ -187,7 +181,7 @@ const (
 	notConfig   = "not configured for this entry"
 )
 
-func newPlan(e *catalog.Entry, opts publishOptions, coll string, env Env) *publishPlan {
+func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *publishPlan {
 	scratch := strings.TrimSpace(env.Getenv("SKULK_WEIGHTS_SCRATCH"))
 	if scratch == "" {
 		scratch = ".scratch"
@@ -199,7 +193,7 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll string, env Env) *publi
 	p := &publishPlan{
 		ModelKey: e.ID(), Tier: e.Tier, Artifact: opts.Artifact, SourceModel: e.SourceModel,
 		OutputPath: filepath.Join(scratch, e.OutputName), TargetRepo: "hf://" + e.HFRepo,
-		Collection: coll, Slices: e.Slices, endpoint: endpoint,
+		Collection: coll.vindex, Slices: e.Slices, endpoint: endpoint,
 	}
 	all := opts.Artifact == "all"
 	if all || opts.Artifact == "vindex" {
@@ -223,10 +217,7 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll string, env Env) *publi
 			p.Vision = &visionPlan{
 				SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision,
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
-			}
-			// Sidecars are filed only when the vindex collection resolved.
-			if coll != "" {
-				p.Vision.Collection = visionCollectionTitle
+				Collection: coll.vision,
 			}
 		} else {
 			p.visionAbsent = true
@@ -296,20 +287,27 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// resolveCollection applies SKULK_WEIGHTS_COLLECTION to the entry's
-// hf_collection: unset or blank keeps it, a disable value turns filing off
-// (""), an owner/slug replaces it, anything else is an error.
-func resolveCollection(e *catalog.Entry, getenv func(string) string) (string, error) {
-	v := strings.TrimSpace(getenv("SKULK_WEIGHTS_COLLECTION"))
+// collections is where a publish files its artifacts; "" means nowhere.
+type collections struct {
+	vindex string // the vindex collection's slug
+	vision string // the sidecar's collection: a slug, or the title it is found by
+}
+
+// resolveCollections applies SKULK_WEIGHTS_COLLECTION with the mirror's own
+// rules: unset or blank keeps the entry's hf_collection for the vindex and
+// files the sidecar into its owner's "Vision Sidecars"; a disabling value
+// turns both off; an owner/slug replaces both.
+func resolveCollections(e *catalog.Entry, getenv func(string) string) (collections, error) {
+	disabled, slug, err := mirror.ParseCollection(getenv("SKULK_WEIGHTS_COLLECTION"))
 	switch {
-	case v == "":
-		return e.HFCollection, nil
-	case contains(collectionDisableValues, strings.ToLower(v)):
-		return "", nil
-	case catalog.LooksLikeRepoID(v):
-		return v, nil
+	case err != nil:
+		return collections{}, err
+	case disabled:
+		return collections{}, nil
+	case slug != "":
+		return collections{vindex: slug, vision: slug}, nil
 	}
-	return "", fmt.Errorf("SKULK_WEIGHTS_COLLECTION must look like owner/slug or be 'none'")
+	return collections{vindex: e.HFCollection, vision: mirror.CollectionTitle}, nil
 }
 
 func contains(list []string, s string) bool {

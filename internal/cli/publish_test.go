@@ -37,17 +37,23 @@ func TestResolveCollection(t *testing.T) {
 			return ""
 		}
 	}
-	for v, want := range map[string]string{
-		"": "FoxlightAI/vindexes-1", "  ": "FoxlightAI/vindexes-1",
-		"none": "", " NONE ": "", "0": "", "false": "", "no": "", "off": "", "Disabled": "",
-		"Org/other-2": "Org/other-2",
+	for v, want := range map[string]collections{
+		"":     {"FoxlightAI/vindexes-1", "Vision Sidecars"},
+		"  ":   {"FoxlightAI/vindexes-1", "Vision Sidecars"},
+		"none": {}, " NONE ": {}, "0": {}, "false": {}, "no": {}, "off": {}, "Disabled": {},
+		"Org/other-2": {"Org/other-2", "Org/other-2"},
 	} {
-		got, err := resolveCollection(e, env(v))
+		got, err := resolveCollections(e, env(v))
 		if err != nil || got != want {
-			t.Errorf("SKULK_WEIGHTS_COLLECTION=%q: %q, %v; want %q", v, got, err, want)
+			t.Errorf("SKULK_WEIGHTS_COLLECTION=%q: %+v, %v; want %+v", v, got, err, want)
 		}
 	}
-	if _, err := resolveCollection(e, env("nope")); err == nil || err.Error() != "SKULK_WEIGHTS_COLLECTION must look like owner/slug or be 'none'" {
+	// The sidecar is filed even when the entry has no vindex collection.
+	bare := &catalog.Entry{}
+	if got, err := resolveCollections(bare, env("")); err != nil || got.vision != "Vision Sidecars" || got.vindex != "" {
+		t.Errorf("entry without hf_collection: %+v, %v", got, err)
+	}
+	if _, err := resolveCollections(e, env("nope")); err == nil || err.Error() != "SKULK_WEIGHTS_COLLECTION must look like owner/slug or be 'none'" {
 		t.Errorf("invalid value: %v", err)
 	}
 }

@@ -254,6 +254,20 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return m, err
 }
 
+// ReadFrom lets a file served without a fault go out by sendfile(2): the
+// kernel copies it to the socket, and no byte passes through user space.
+func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok && !w.armed {
+		n, err := rf.ReadFrom(r)
+		w.n += n
+		return n, err
+	}
+	return copyBuf(writerOnly{w}, r)
+}
+
+// writerOnly hides a writer's ReadFrom so that io.Copy uses Write.
+type writerOnly struct{ io.Writer }
+
 func (w *countingWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

@@ -8,7 +8,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
+
+// copyBufSize is the buffer every stored or served byte goes through: large
+// enough that a GiB costs a few thousand read/write system calls, not the
+// tens of thousands io.Copy's 32 KiB buffer makes.
+const copyBufSize = 1 << 20
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// copyBuf copies src to dst through a pooled copyBufSize buffer.
+func copyBuf(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(dst, src, *bp)
+}
 
 // store keeps file contents on disk, addressed by their sha256, so that a
 // multi-GB file costs disk space and never memory.
@@ -87,7 +102,7 @@ func (s *store) put(r io.Reader, wantSHA string, wantSize int64) (blobInfo, erro
 	if wantSize >= 0 {
 		r = io.LimitReader(r, wantSize+1)
 	}
-	n, err := io.Copy(io.MultiWriter(tmp, h, hw), r)
+	n, err := copyBuf(io.MultiWriter(tmp, h, hw), r)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -95,20 +110,40 @@ func (s *store) put(r io.Reader, wantSHA string, wantSize int64) (blobInfo, erro
 		return blobInfo{}, err
 	}
 	info := blobInfo{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n, Head: hw.head}
+	return info, s.commit(tmp.Name(), info, wantSHA, wantSize)
+}
+
+// adopt moves a complete file the caller assembled and hashed (a multipart
+// upload, whose parts were written in place and hashed as they landed) into
+// the store: the bytes are written once, where they arrived. Like put, it
+// fails with errDigest and stores nothing when the content is not
+// wantSHA/wantSize; the file then stays where it is for the caller.
+func (s *store) adopt(name, sha, wantSHA string, wantSize int64) error {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	return s.commit(name, blobInfo{SHA256: sha, Size: fi.Size()}, wantSHA, wantSize)
+}
+
+// commit checks a complete temporary file against what was promised and
+// renames it into place.
+func (s *store) commit(name string, info blobInfo, wantSHA string, wantSize int64) error {
+	n := info.Size
 	if wantSize >= 0 && n != wantSize {
-		return info, fmt.Errorf("%w: got %d bytes, expected %d", errDigest, n, wantSize)
+		return fmt.Errorf("%w: got %d bytes, expected %d", errDigest, n, wantSize)
 	}
 	if wantSHA != "" && info.SHA256 != wantSHA {
-		return info, fmt.Errorf("%w: sha256 is %s, expected %s", errDigest, info.SHA256, wantSHA)
+		return fmt.Errorf("%w: sha256 is %s, expected %s", errDigest, info.SHA256, wantSHA)
 	}
 	dst := s.path(info.SHA256)
 	if _, err := os.Stat(dst); err == nil {
-		return info, nil // already stored: content addressing makes this a no-op
+		return nil // already stored: content addressing makes this a no-op
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return info, err
+		return err
 	}
-	return info, os.Rename(tmp.Name(), dst)
+	return os.Rename(name, dst)
 }
 
 // gitSHA1 computes the git blob id of a stored object by reading it back.
@@ -119,7 +154,7 @@ func (s *store) gitSHA1(sha string, size int64) (string, error) {
 	}
 	defer f.Close()
 	h := newGitBlobHash(size)
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := copyBuf(h, f); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -31,7 +32,9 @@ func (c *Client) ListCollections(ctx context.Context, owner string) ([]Collectio
 			return nil, err
 		}
 		all = append(all, page...)
-		u = c.nextLink(resp.Header.Get("Link"))
+		if u, err = c.nextLink(resp.Header.Get("Link")); err != nil {
+			return nil, fmt.Errorf("collections of %s: %w", owner, err)
+		}
 	}
 	return all, nil
 }

@@ -215,8 +215,9 @@ func TestTokenNeverLeavesTheEndpointHost(t *testing.T) {
 	if !sawAuth {
 		t.Errorf("the endpoint itself got no token")
 	}
-	if _, err := c.ListTree(ctx, "a/b", "main"); err != nil {
-		t.Fatal(err)
+	// A Link to another host is neither followed nor taken for the end.
+	if _, err := c.ListTree(ctx, "a/b", "main"); err == nil || !strings.Contains(err.Error(), "another host") {
+		t.Errorf("ListTree with a foreign next link: %v, want an error", err)
 	}
 	if err := c.UploadBasic(ctx, &hub.LFSAction{Href: api.URL + "/storage"}, 3, func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(strings.NewReader("abc")), nil

@@ -95,26 +95,33 @@ func (c *Client) ListTree(ctx context.Context, repo, rev string) ([]TreeEntry, e
 			return nil, err
 		}
 		all = append(all, page...)
-		u = c.nextLink(resp.Header.Get("Link"))
+		if u, err = c.nextLink(resp.Header.Get("Link")); err != nil {
+			return nil, fmt.Errorf("tree of %s@%s: %w", repo, rev, err)
+		}
 	}
 	return all, nil
 }
 
 var linkRE = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
 
-// nextLink returns the rel="next" URL when it points at the endpoint's own
-// origin (a relative URL is resolved against it); anything else ends the
-// listing rather than sending the token elsewhere.
-func (c *Client) nextLink(h string) string {
+// nextLink returns the rel="next" URL, or "" on the last page. A link to
+// another origin is an error: following it would send the token elsewhere,
+// and stopping there would pass half a listing off as the whole (a plan
+// made from it would prune the rest).
+func (c *Client) nextLink(h string) (string, error) {
 	m := linkRE.FindStringSubmatch(h)
 	if m == nil {
-		return ""
+		return "", nil
 	}
 	u, err := c.origin.Parse(m[1])
-	if err != nil || u.Scheme != c.origin.Scheme || u.Host != c.origin.Host {
-		return ""
+	if err != nil {
+		return "", fmt.Errorf("the next page's Link %q is not a URL", redactURL(m[1]))
 	}
-	return u.String()
+	if u.Scheme != c.origin.Scheme || u.Host != c.origin.Host {
+		return "", fmt.Errorf("the next page's Link points to another host (%s://%s, not %s://%s); refusing to follow it with the token or to use a partial listing",
+			u.Scheme, u.Host, c.origin.Scheme, c.origin.Host)
+	}
+	return u.String(), nil
 }
 
 // PathsInfo returns the entries for paths that exist at rev (missing paths

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // PreuploadFile is one file offered to preupload.
@@ -313,8 +314,9 @@ type CommitInfo struct {
 	URL string `json:"commitUrl"`
 }
 
-// Commit posts one atomic commit to repo@branch. It is never retried: an
-// error matching ErrCommitOutcomeUnknown means the answer was lost and the
+// Commit posts one atomic commit to repo@branch. It is resent only after a
+// 429 (refused unread, waiting as the Hub asks), never blindly: an error
+// matching ErrCommitOutcomeUnknown means the answer was lost and the
 // caller must check the branch head; ErrPreconditionFailed means the branch
 // moved since ParentCommit.
 func (c *Client) Commit(ctx context.Context, repo, branch string, req CommitRequest) (*CommitInfo, error) {
@@ -345,9 +347,31 @@ func (c *Client) Commit(ctx context.Context, repo, branch string, req CommitRequ
 		}
 	}
 	b := buf.Bytes()
-	resp, err := c.do(ctx, call{method: http.MethodPost, url: c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch)),
-		auth: true, size: int64(len(b)), body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		header: http.Header{"Content-Type": {"application/x-ndjson"}, "Accept": {"application/json"}}})
+	var resp *http.Response
+	var err error
+	for attempt := 0; ; attempt++ {
+		resp, err = c.do(ctx, call{method: http.MethodPost, url: c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch)),
+			auth: true, size: int64(len(b)), body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+			header: http.Header{"Content-Type": {"application/x-ndjson"}, "Accept": {"application/json"}}})
+		// A 429 is the one failure known to leave the branch untouched (the
+		// Hub refuses before reading the commit), so it alone is resent,
+		// after the wait the Hub asked for.
+		var he *Error
+		if err == nil || !errors.As(err, &he) || he.Status != http.StatusTooManyRequests || attempt >= c.retry.MaxRetries {
+			break
+		}
+		wait := he.RetryAfter
+		if wait == 0 {
+			wait = c.backoff(attempt)
+		}
+		if wait > c.retry.MaxServerWait {
+			break
+		}
+		c.logf("retrying POST %s in %s: %s", redactURL(c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch))), wait.Round(time.Millisecond), c.Redact(err.Error()))
+		if serr := sleep(ctx, wait); serr != nil {
+			return nil, serr
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCommitOutcomeUnknown, err)

@@ -25,10 +25,17 @@ import (
 // over 10 MB.
 const MaxRegularFile = 32 << 20
 
-// partBuffer is how many bytes of a multipart part that runs ahead of the
-// in-order hash may wait in memory before its upload pauses. Peak memory is
-// about Jobs * partBuffer, whatever the file size.
-const partBuffer = 8 << 20
+// aheadBlock and aheadBlocks bound the bytes of multipart parts that run
+// ahead of their file's in-order hash: they wait in at most aheadBlocks
+// blocks of aheadBlock bytes, shared by every file of a publish, and a part
+// that finds none free pauses until its file's hash catches up or a block
+// comes back. 48 MiB lets three 16 MiB parts finish while the fourth, the
+// one the hash is at, streams; peak memory stays the same whatever the file
+// size, the number of files or --jobs.
+const (
+	aheadBlock  = 1 << 20
+	aheadBlocks = 48
+)
 
 // MismatchError says a file's bytes are not what the source tree promised.
 // It aborts the publish before anything is committed.
@@ -57,6 +64,7 @@ type copier struct {
 	prog  *progress
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
+	ahead *blockPool // buffers of parts ahead of their file's hash
 
 	mu   sync.Mutex
 	done map[string]*copied
@@ -78,6 +86,15 @@ func (c *copier) acquire(ctx context.Context) error {
 }
 
 func (c *copier) release() { <-c.slots }
+
+func (c *copier) pool() *blockPool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ahead == nil {
+		c.ahead = newBlockPool(aheadBlock, aheadBlocks)
+	}
+	return c.ahead
+}
 
 // copyAll brings every file of p.Copy into the sidecar's storage (or memory,
 // for regular files), fastest way first.
@@ -332,7 +349,7 @@ func (v *verifyReader) Close() error { return v.c.Close() }
 // hashes the whole file in order as the parts' bytes pass.
 func (c *copier) multipart(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject, parts []hub.Part, fp *fileProgress, scan io.Writer) error {
 	h := sha256.New()
-	sink := newOrderedSink(io.MultiWriter(h, scan), parts, partBuffer)
+	sink := newOrderedSink(io.MultiWriter(h, scan), parts, c.pool())
 	etags := make([]string, len(parts))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, part := range parts {
@@ -414,29 +431,66 @@ func (r *partReader) Read(p []byte) (int, error) {
 
 func (r *partReader) Close() error { return r.f.Close() }
 
+// blockPool hands out at most max blocks of size bytes, allocated on first
+// use and then reused, so that buffering parts makes no garbage and memory
+// has a fixed ceiling.
+type blockPool struct {
+	size  int
+	free  chan []byte
+	quota chan struct{} // one token per block not yet allocated
+}
+
+func newBlockPool(size, max int) *blockPool {
+	p := &blockPool{size: size, free: make(chan []byte, max), quota: make(chan struct{}, max)}
+	for range max {
+		p.quota <- struct{}{}
+	}
+	return p
+}
+
+// get returns a block, or nil if wake is closed first.
+func (p *blockPool) get(wake <-chan struct{}) []byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+	}
+	select {
+	case b := <-p.free:
+		return b
+	case <-p.quota:
+		return make([]byte, 0, p.size)
+	case <-wake:
+		return nil
+	}
+}
+
+func (p *blockPool) put(b []byte) { p.free <- b[:0] }
+
 // orderedSink hashes the parts of one file in file order while the parts
 // arrive in parallel. Bytes of the part the hash is at go straight through;
-// bytes of later parts wait in memory up to limit per part, after which
-// their reader blocks until the hash catches up. A retried part re-sends
-// bytes the sink already has; they are skipped.
+// bytes of later parts wait in blocks from a shared pool, and when the pool
+// is empty their reader pauses until the hash reaches its part or a block
+// is returned. The part the hash is at never waits, so a file always
+// progresses. A retried part re-sends bytes the sink already has; they are
+// skipped.
 type orderedSink struct {
 	mu    sync.Mutex
-	cond  *sync.Cond
 	w     io.Writer
+	pool  *blockPool
 	parts []sinkPart
 	next  int
-	limit int64
 	err   error
+	moved chan struct{} // closed (and replaced) when next advances or on abort
 }
 
 type sinkPart struct {
-	size, got, buffered int64
-	bufs                [][]byte
+	size, got int64
+	bufs      [][]byte
 }
 
-func newOrderedSink(w io.Writer, parts []hub.Part, limit int64) *orderedSink {
-	s := &orderedSink{w: w, limit: limit, parts: make([]sinkPart, len(parts))}
-	s.cond = sync.NewCond(&s.mu)
+func newOrderedSink(w io.Writer, parts []hub.Part, pool *blockPool) *orderedSink {
+	s := &orderedSink{w: w, pool: pool, parts: make([]sinkPart, len(parts)), moved: make(chan struct{})}
 	for i, p := range parts {
 		s.parts[i].size = p.Size
 	}
@@ -466,16 +520,25 @@ func (s *orderedSink) write(i int, off int64, p []byte) error {
 			s.advance()
 			return nil
 		}
-		room := s.limit - st.buffered
-		if room <= 0 {
-			s.cond.Wait()
+		if n := len(st.bufs); n > 0 && len(st.bufs[n-1]) < cap(st.bufs[n-1]) {
+			b := st.bufs[n-1]
+			k := min(cap(b)-len(b), len(p))
+			st.bufs[n-1] = append(b, p[:k]...)
+			st.got += int64(k)
+			p, off = p[k:], off+int64(k)
 			continue
 		}
-		k := min(room, int64(len(p)))
-		st.bufs = append(st.bufs, append([]byte(nil), p[:k]...))
-		st.buffered += k
-		st.got += k
-		p, off = p[k:], off+k
+		wake := s.moved
+		s.mu.Unlock()
+		b := s.pool.get(wake)
+		s.mu.Lock()
+		if b != nil {
+			if s.err != nil || i <= s.next { // no longer needed
+				s.pool.put(b)
+				continue
+			}
+			st.bufs = append(st.bufs, b)
+		}
 	}
 	return nil
 }
@@ -488,11 +551,9 @@ func (s *orderedSink) advance() {
 		st := &s.parts[s.next]
 		for _, b := range st.bufs {
 			s.w.Write(b)
+			s.pool.put(b)
 		}
-		if len(st.bufs) > 0 {
-			moved = true
-		}
-		st.bufs, st.buffered = nil, 0
+		st.bufs = nil
 		if st.got < st.size {
 			break
 		}
@@ -500,17 +561,30 @@ func (s *orderedSink) advance() {
 		moved = true
 	}
 	if moved {
-		s.cond.Broadcast()
+		s.wake()
 	}
 }
 
+func (s *orderedSink) wake() {
+	close(s.moved)
+	s.moved = make(chan struct{})
+}
+
+// abort fails every writer and gives the buffered blocks back.
 func (s *orderedSink) abort(err error) {
 	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return
 	}
-	s.cond.Broadcast()
-	s.mu.Unlock()
+	s.err = err
+	for i := range s.parts {
+		for _, b := range s.parts[i].bufs {
+			s.pool.put(b)
+		}
+		s.parts[i].bufs = nil
+	}
+	s.wake()
 }
 
 func (s *orderedSink) complete() bool {

@@ -40,9 +40,12 @@ var slugRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 var collectionDisable = map[string]bool{"0": true, "false": true, "no": true, "none": true, "off": true, "disabled": true}
 
-// collectionTarget reads SKULK_WEIGHTS_COLLECTION: disabled, an explicit
-// owner/slug, or "" meaning "find Vision Sidecars by title".
-func collectionTarget(v string) (disabled bool, slug string, err error) {
+// ParseCollection reads a SKULK_WEIGHTS_COLLECTION value: a disabling
+// value (0, false, no, none, off, disabled; trimmed, any case) turns
+// filing off, an owner/slug names the collection to file into, and an
+// empty value leaves slug "" meaning "the owner's Vision Sidecars,
+// found by title". Anything else is an error with the original's message.
+func ParseCollection(v string) (disabled bool, slug string, err error) {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "":
@@ -64,7 +67,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.Dest.HasToken() {
 		return nil, ErrNoToken
 	}
-	colDisabled, colSlug, err := collectionTarget(opts.Collection)
+	colDisabled, colSlug, err := ParseCollection(opts.Collection)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +107,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		// Regular files are small: fetch them all (the card lists their
 		// sha256) before asking for write access with the card's bytes.
 		if err := c.fetchRegular(ctx); err != nil {
-			return nil, err
+			return nil, abortErr(err)
 		}
 		if err := checkWrite(ctx, &opts, p); err != nil {
 			return nil, err
