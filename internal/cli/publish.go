@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
@@ -20,6 +22,9 @@ type publishOptions struct {
 	Jobs            int
 	MaxBytes        int64
 	MaxFiles        int
+	// StallTimeout aborts (and retries) a transfer that moves no byte for
+	// this long; 0 never does.
+	StallTimeout time.Duration
 }
 
 // Defaults for the mirror's bounds.
@@ -47,7 +52,7 @@ filing with none, off, false, no, 0 or disabled.
 `
 
 func runPublish(ctx context.Context, args []string, env Env) int {
-	opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxFiles: defaultMaxFiles}
+	opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxFiles: defaultMaxFiles, StallTimeout: hub.DefaultTimeouts.Stall}
 	var cf catalogFlags
 	maxBytes := byteSize(opts.MaxBytes)
 	fs := newFlagSet("publish", publishUsage)
@@ -58,6 +63,7 @@ func runPublish(ctx context.Context, args []string, env Env) int {
 	fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
 	fs.Var(&maxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
 	fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
+	fs.DurationVar(&opts.StallTimeout, "stall-timeout", hub.DefaultTimeouts.Stall, "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
 	cf.register(fs, false)
 	pos, done, code := parseInterspersed(fs, args, env)
 	if done {
@@ -82,6 +88,8 @@ func runPublish(ctx context.Context, args []string, env Env) int {
 		return usageErr("--max-files must be at least 1")
 	case opts.MaxBytes < 1:
 		return usageErr("--max-bytes must be at least 1 byte")
+	case opts.StallTimeout < 0:
+		return usageErr("--stall-timeout must not be negative")
 	}
 
 	cat, code := cf.load(env)

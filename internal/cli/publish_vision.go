@@ -28,8 +28,11 @@ func publishVision(ctx context.Context, _ *catalog.Catalog, e *catalog.Entry, op
 		return ExitFailure
 	}
 	stderr := &lockedWriter{w: env.Stderr}
+	timeouts := hub.DefaultTimeouts
+	timeouts.Stall = opts.StallTimeout
 	client := hub.FromEnv(env.Getenv,
 		hub.WithUserAgent("skulk-weights/"+version),
+		hub.WithTimeouts(timeouts),
 		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }))
 	res, err := mirror.Publish(ctx, mirror.Options{
 		Entry: e, Source: client, Dest: client,

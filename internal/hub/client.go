@@ -36,6 +36,7 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	retry     RetryPolicy
+	timeouts  Timeouts
 	logf      func(format string, args ...any)
 }
 
@@ -89,6 +90,7 @@ func New(endpoint, token string, opts ...Option) *Client {
 		token:     strings.TrimSpace(token),
 		userAgent: "skulk-weights",
 		retry:     DefaultRetryPolicy,
+		timeouts:  DefaultTimeouts,
 		logf:      func(string, ...any) {},
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -156,6 +158,9 @@ type call struct {
 	auth bool  // send the token (endpoint origin only)
 	// retry marks the call safe to repeat.
 	retry bool
+	// slow marks a call the server may work on for a while before it
+	// answers (Timeouts.SlowHeader).
+	slow bool
 	// ok lists extra statuses returned to the caller instead of failing.
 	ok []int
 }
@@ -208,34 +213,52 @@ func (c *Client) do(ctx context.Context, cl call) (*http.Response, error) {
 
 func (c *Client) once(ctx context.Context, cl call) (*http.Response, error) {
 	ctx = context.WithValue(ctx, authKey{}, cl.auth)
+	header := c.timeouts.Header
+	if cl.slow {
+		header = c.timeouts.SlowHeader
+	}
+	ctx, wd := newWatchdog(ctx, cl.method, redactURL(cl.url), header, c.timeouts.Stall)
 	var body io.ReadCloser
 	if cl.body != nil {
 		var err error
 		if body, err = cl.body(); err != nil {
+			wd.stop()
 			return nil, err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
+	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, nil)
 	if err != nil {
 		if body != nil {
 			body.Close()
 		}
+		wd.stop()
 		return nil, err
 	}
+	hasBody := body != nil && cl.size != 0
 	if body != nil {
 		req.ContentLength = cl.size
 		if cl.size == 0 {
+			body.Close()
 			req.Body = http.NoBody
+		} else {
+			req.Body = &sendBody{r: body, w: wd, size: cl.size}
 		}
 	}
 	for k, v := range cl.header {
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	wd.start(hasBody)
 	resp, err := c.http.Do(req)
+	wd.answered()
 	if err != nil {
+		wd.stop()
+		if te := wd.cause(ctx); te != nil {
+			return nil, te
+		}
 		return nil, &transportError{method: cl.method, url: redactURL(cl.url), err: err, token: c.token}
 	}
+	resp.Body = &recvBody{r: resp.Body, w: wd, ctx: ctx}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
 	}
@@ -272,6 +295,11 @@ func (e *transportError) Error() string {
 func (e *transportError) Unwrap() error { return e.err }
 
 func retryable(err error) bool {
+	// A timeout of ours is a server gone silent, retried like a lost
+	// connection; the caller's own deadline is not (do checks ctx first).
+	if errors.Is(err, ErrTimeout) {
+		return true
+	}
 	if isPermanent(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}

@@ -272,6 +272,10 @@ func (r *resumeReader) Read(p []byte) (int, error) {
 			return 0, r.ctx.Err()
 		}
 		if isPermanent(err) || r.resumes >= r.c.retry.MaxRetries {
+			var te *TimeoutError
+			if errors.As(err, &te) {
+				return 0, te // already names the request
+			}
 			return 0, &transportError{method: "GET", url: redactURL(r.url), err: err, token: r.c.token}
 		}
 		r.resumes++

@@ -187,7 +187,7 @@ type BodyFunc func(ctx context.Context) (io.ReadCloser, error)
 // UploadBasic PUTs size bytes to a basic-transfer href (no token: it is a
 // storage URL). Failed attempts are retried with a fresh body.
 func (c *Client) UploadBasic(ctx context.Context, action *LFSAction, size int64, body BodyFunc) error {
-	resp, err := c.do(ctx, call{method: http.MethodPut, url: action.Href, size: size, retry: true,
+	resp, err := c.do(ctx, call{method: http.MethodPut, url: action.Href, size: size, retry: true, slow: true,
 		body: func() (io.ReadCloser, error) { return body(ctx) }})
 	if err != nil {
 		return err
@@ -199,7 +199,7 @@ func (c *Client) UploadBasic(ctx context.Context, action *LFSAction, size int64,
 
 // UploadPart PUTs one multipart part and returns its ETag (quotes kept).
 func (c *Client) UploadPart(ctx context.Context, p Part, body BodyFunc) (string, error) {
-	resp, err := c.do(ctx, call{method: http.MethodPut, url: p.URL, size: p.Size, retry: true,
+	resp, err := c.do(ctx, call{method: http.MethodPut, url: p.URL, size: p.Size, retry: true, slow: true,
 		body: func() (io.ReadCloser, error) { return body(ctx) }})
 	if err != nil {
 		return "", err
@@ -230,7 +230,7 @@ func (c *Client) CompleteMultipart(ctx context.Context, action *LFSAction, oid s
 	if err != nil {
 		return err
 	}
-	resp, err := c.do(ctx, call{method: http.MethodPost, url: action.Href, retry: true, body: body, size: size,
+	resp, err := c.do(ctx, call{method: http.MethodPost, url: action.Href, retry: true, slow: true, body: body, size: size,
 		header: http.Header{"Content-Type": {"application/vnd.git-lfs+json"}, "Accept": {"application/vnd.git-lfs+json"}}})
 	if err != nil {
 		return err
@@ -279,7 +279,17 @@ func (c *Client) DuplicateLFS(ctx context.Context, src, dst string, files []Dupl
 			Failed []DuplicateFailure `json:"failed"`
 		}
 		req := map[string]any{"target": map[string]string{"type": "model", "name": dst}, "files": batch}
-		if _, err := c.postJSON(ctx, c.api("/api/models/%s/lfs-files/duplicate", repoPath(src)), req, &resp, true); err != nil {
+		body, size, err := jsonBody(req)
+		if err != nil {
+			return nil, err
+		}
+		// Duplication copies objects server-side before answering.
+		r, err := c.do(ctx, call{method: http.MethodPost, url: c.api("/api/models/%s/lfs-files/duplicate", repoPath(src)), auth: true, retry: true, slow: true,
+			body: body, size: size, header: http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}})
+		if err != nil {
+			return nil, err
+		}
+		if err := decode(r, &resp); err != nil {
 			return nil, err
 		}
 		failed = append(failed, resp.Failed...)
@@ -351,7 +361,7 @@ func (c *Client) Commit(ctx context.Context, repo, branch string, req CommitRequ
 	var err error
 	for attempt := 0; ; attempt++ {
 		resp, err = c.do(ctx, call{method: http.MethodPost, url: c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch)),
-			auth: true, size: int64(len(b)), body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+			auth: true, slow: true, size: int64(len(b)), body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
 			header: http.Header{"Content-Type": {"application/x-ndjson"}, "Accept": {"application/json"}}})
 		// A 429 is the one failure known to leave the branch untouched (the
 		// Hub refuses before reading the commit), so it alone is resent,
