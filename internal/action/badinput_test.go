@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 )
@@ -228,5 +230,33 @@ func TestPullRequestRefusesAHostileSource(t *testing.T) {
 	}
 	if w := h.hubWrites(); len(w) > 0 {
 		t.Errorf("wrote to the Hub: %v", w)
+	}
+}
+
+// TestCatalogInputThatIsNotAFileFailsClearly: a pull request can replace
+// the catalog file with a symlink to a device, and a runner can hold a
+// named pipe; the action refuses both by name instead of blocking on the
+// pipe or reading /dev/zero until memory runs out.
+func TestCatalogInputThatIsNotAFileFailsClearly(t *testing.T) {
+	h := newHarness(t)
+	p := filepath.Join(h.ws, "skulk-weights.yaml")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	done := make(chan runOutput, 1)
+	go func() { done <- h.run("pull_request", "pull_request.json") }()
+	select {
+	case out := <-done:
+		if out.err == nil || !strings.Contains(out.log, "not a regular file (named pipe)") {
+			t.Errorf("err = %v, want a failure naming the named pipe; log:\n%s", out.err, out.log)
+		}
+		if len(h.gh.comments[7]) != 0 {
+			t.Errorf("commented on a catalog that could not be read: %+v", h.gh.comments[7])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the action blocked reading a named pipe as its catalog")
 	}
 }

@@ -2,8 +2,8 @@ package action
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -46,7 +46,11 @@ func (r *runner) loadCatalog() (*catalog.Catalog, error) {
 // config (top-level catalogs:). Anything else is left to the config loader,
 // which reports it with a position.
 func isManifest(path string) (bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := catalog.ReadFile(path)
+	var tl *catalog.TooLargeError
+	if errors.As(err, &tl) {
+		return false, nil // the loader reports the size at the file's first line
+	}
 	if err != nil {
 		return false, fmt.Errorf("read the catalog: %w", err)
 	}

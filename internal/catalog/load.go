@@ -59,11 +59,14 @@ func Load(opts Options) (*Catalog, error) {
 	}
 	c := &Catalog{}
 	if opts.Manifest != "" {
-		data, err := os.ReadFile(resolve(opts.Dir, opts.Manifest))
+		src := &Source{Path: opts.Manifest}
+		data, ok, err := c.readFile(opts.Manifest, resolve(opts.Dir, opts.Manifest), src)
 		if err != nil {
 			return nil, fmt.Errorf("read manifest: %w", err)
 		}
-		c.addSource(&Source{Path: opts.Manifest}, data)
+		if ok {
+			c.addSource(src, data)
+		}
 		c.finish()
 		return c, nil
 	}
@@ -84,9 +87,13 @@ func Load(opts Options) (*Catalog, error) {
 		return c, nil
 	}
 	legacy = filepath.Base(cfgPath) == LegacyConfigFile
-	data, err := os.ReadFile(resolve(opts.Dir, cfgPath))
+	data, ok, err := c.readFile(cfgPath, resolve(opts.Dir, cfgPath), nil)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !ok {
+		c.finish() // too large: reported at the config's first line
+		return c, nil
 	}
 	if legacy {
 		c.Problems = append(c.Problems, Problem{
@@ -102,7 +109,8 @@ func Load(opts Options) (*Catalog, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(cfgDir, p)
 		}
-		data, err := os.ReadFile(resolve(opts.Dir, p))
+		src := &Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}
+		data, ok, err := c.readFile(p, resolve(opts.Dir, p), src)
 		if err != nil {
 			msg := err.Error()
 			var pe *fs.PathError
@@ -112,10 +120,30 @@ func Load(opts Options) (*Catalog, error) {
 			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("cannot read catalog %s: %s", p, msg)})
 			continue
 		}
-		c.addSource(&Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}, data)
+		if ok {
+			c.addSource(src, data)
+		}
 	}
 	c.finish()
 	return c, nil
+}
+
+// readFile reads one catalog or config file through ReadFile. A file over
+// the size limit is not an error but a problem at its first line, like any
+// other rule it breaks, named as file; ok is then false. src, when not
+// nil, is recorded even so, so callers still see which files the catalog
+// is made of.
+func (c *Catalog) readFile(file, full string, src *Source) (data []byte, ok bool, err error) {
+	data, err = ReadFile(full)
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		c.Problems = append(c.Problems, Problem{Pos: Pos{File: file, Line: 1, Col: 1}, Message: tl.Error()})
+		if src != nil {
+			c.Sources = append(c.Sources, src)
+		}
+		return nil, false, nil
+	}
+	return data, err == nil, err
 }
 
 func (c *Catalog) addSource(src *Source, data []byte) {
