@@ -19,11 +19,17 @@ const maxAnnotations = 50
 // loadCatalog loads the catalog the catalog input names (a config or a
 // single manifest file), or the default one, from the workspace.
 func (r *runner) loadCatalog() (*catalog.Catalog, error) {
-	opts := catalog.Options{Dir: r.workspace}
+	// A pull request controls the config and the files it names: nothing
+	// outside the checkout may be read, and so echoed into a comment.
+	opts := catalog.Options{Dir: r.workspace, Root: r.workspace}
 	if p := r.in.Catalog; p != "" {
 		full := r.path(p)
 		if !fileExists(full) {
 			return nil, fmt.Errorf("catalog %s is not in the workspace: check the catalog input, and that actions/checkout runs before this step", p)
+		}
+		full, err := catalog.Confine(r.workspace, full)
+		if err != nil {
+			return nil, fmt.Errorf("catalog input %s: %w", p, err)
 		}
 		manifest, err := isManifest(full)
 		if err != nil {

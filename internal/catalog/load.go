@@ -31,6 +31,13 @@ type Options struct {
 	Manifest string
 	// Dir resolves relative paths; "" means the process's directory.
 	Dir string
+	// Root, when set, confines every file Load reads (the manifest, the
+	// config and each catalog a config names) to this directory, after
+	// symlinks are resolved: a file outside it is refused without being
+	// read. The GitHub Action sets it to the repository checkout, since a
+	// pull request controls the config and its paths; the CLI leaves it
+	// empty so an operator may point anywhere.
+	Root string
 	// Strict makes warnings fail validation. Load records it only for
 	// callers; Errors takes it explicitly.
 	Strict bool
@@ -60,7 +67,11 @@ func Load(opts Options) (*Catalog, error) {
 	c := &Catalog{}
 	if opts.Manifest != "" {
 		src := &Source{Path: opts.Manifest}
-		data, ok, err := c.readFile(opts.Manifest, resolve(opts.Dir, opts.Manifest), src)
+		full, err := Confine(opts.Root, resolve(opts.Dir, opts.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		data, ok, err := c.readFile(opts.Manifest, full, src)
 		if err != nil {
 			return nil, fmt.Errorf("read manifest: %w", err)
 		}
@@ -87,7 +98,11 @@ func Load(opts Options) (*Catalog, error) {
 		return c, nil
 	}
 	legacy = filepath.Base(cfgPath) == LegacyConfigFile
-	data, ok, err := c.readFile(cfgPath, resolve(opts.Dir, cfgPath), nil)
+	full, err := Confine(opts.Root, resolve(opts.Dir, cfgPath))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	data, ok, err := c.readFile(cfgPath, full, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -110,7 +125,17 @@ func Load(opts Options) (*Catalog, error) {
 			p = filepath.Join(cfgDir, p)
 		}
 		src := &Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}
-		data, ok, err := c.readFile(p, resolve(opts.Dir, p), src)
+		full, err := Confine(opts.Root, resolve(opts.Dir, p))
+		if errors.Is(err, ErrOutsideRoot) {
+			// The path's text is the operator's own; where a symlink
+			// leads is not repeated, nor anything read from there.
+			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("refusing catalog %s: it resolves outside the repository; catalog paths must name files inside it", s.Path)})
+			continue
+		}
+		data, ok := []byte(nil), false
+		if err == nil {
+			data, ok, err = c.readFile(p, full, src)
+		}
 		if err != nil {
 			msg := err.Error()
 			var pe *fs.PathError

@@ -6,12 +6,61 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // ErrNotRegular is returned by ReadFile for a path that is not a regular
 // file: a directory, a device such as /dev/zero, a named pipe or a socket.
 // Reading those either fails, blocks forever or never ends.
 var ErrNotRegular = errors.New("not a regular file")
+
+// ErrOutsideRoot is returned by Confine for a path that resolves outside
+// the root it must stay in.
+var ErrOutsideRoot = errors.New("outside the repository")
+
+// Confine resolves path's symlinks and returns the real path, or an error
+// matching ErrOutsideRoot when it is not root or inside it. A path that
+// does not exist is judged by its text, so a missing file outside the root
+// reads as outside rather than as missing. An empty root confines nothing:
+// path is returned as it is.
+func Confine(root, path string) (string, error) {
+	if root == "" {
+		return path, nil
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	realRoot := absRoot
+	if r, err := filepath.EvalSymlinks(absRoot); err == nil {
+		realRoot = r
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err != nil {
+		if !within(absRoot, abs) && !within(realRoot, abs) {
+			return "", &fs.PathError{Op: "read", Path: path, Err: ErrOutsideRoot}
+		}
+		return abs, nil
+	}
+	if !within(realRoot, real) {
+		return "", &fs.PathError{Op: "read", Path: path, Err: ErrOutsideRoot}
+	}
+	return real, nil
+}
+
+// within reports whether p is root or below it; both are absolute and clean.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
 
 // TooLargeError is returned by ReadFile for a file over MaxFileSize bytes.
 type TooLargeError struct {

@@ -164,3 +164,73 @@ func writeFile(t *testing.T, p, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadConfinesPathsToRoot: with Root set, a source path that leaves
+// the root by "..", by an absolute path or through a symlink is refused at
+// its path: value without being read; a symlink that stays inside is
+// followed. Without Root the same config loads the outside file, as the
+// CLI always has.
+func TestLoadConfinesPathsToRoot(t *testing.T) {
+	outside := t.TempDir()
+	secret := strings.Replace(operatorCatalog, "OpsOrg/ops-kimi-vindex", "OpsOrg/SECRET-OUTSIDE-ROOT", 1)
+	writeFile(t, filepath.Join(outside, "secret.yaml"), secret)
+	root := writeFiles(t, map[string]string{"cat/in.yaml": operatorCatalog})
+	if err := os.Symlink(filepath.Join(outside, "secret.yaml"), filepath.Join(root, "cat", "escape.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("in.yaml", filepath.Join(root, "cat", "alias.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(root, filepath.Join(outside, "secret.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := "catalogs:\n" +
+		"- path: " + rel + "\n  namespace: dots\n  hf_owner: OpsOrg\n" +
+		"- path: " + filepath.Join(outside, "secret.yaml") + "\n  namespace: abs\n  hf_owner: OpsOrg\n" +
+		"- path: cat/escape.yaml\n  namespace: link\n  hf_owner: OpsOrg\n" +
+		"- path: ../nowhere.yaml\n  namespace: missing\n  hf_owner: OpsOrg\n" +
+		"- path: cat/alias.yaml\n  namespace: inside\n  hf_owner: OpsOrg\n"
+	writeFile(t, filepath.Join(root, "skulk-weights.yaml"), cfg)
+
+	c, err := Load(Options{Dir: root, Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := problemStrings(c.Problems)
+	for _, want := range []string{
+		"skulk-weights.yaml:2:9: dots: refusing catalog " + rel + ": it resolves outside the repository",
+		"skulk-weights.yaml:5:9: abs: refusing catalog " + filepath.Join(outside, "secret.yaml") + ": it resolves outside the repository",
+		"skulk-weights.yaml:8:9: link: refusing catalog cat/escape.yaml: it resolves outside the repository",
+		"skulk-weights.yaml:11:9: missing: refusing catalog ../nowhere.yaml: it resolves outside the repository",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "SECRET") || len(c.Sources) != 2 {
+		t.Errorf("a file outside the root was read: %d sources, problems:\n%s", len(c.Sources), got)
+	}
+	if _, err := c.Lookup("inside/plain"); err != nil {
+		t.Errorf("a symlink inside the root must be followed: %v", err)
+	}
+
+	// The config and the manifest themselves are confined too.
+	if err := os.Symlink(filepath.Join(outside, "secret.yaml"), filepath.Join(root, "m.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{{Dir: root, Root: root, Manifest: "m.yaml"}, {Dir: root, Root: root, Config: "m.yaml"}} {
+		if _, err := Load(opts); !errors.Is(err, ErrOutsideRoot) {
+			t.Errorf("%+v: error = %v, want ErrOutsideRoot", opts, err)
+		}
+	}
+
+	// No Root: the operator may point anywhere.
+	c, err = Load(Options{Dir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Lookup("dots/plain"); err != nil {
+		t.Errorf("without Root a path outside the directory must load: %v\n%s", err, problemStrings(c.Problems))
+	}
+}
