@@ -1,13 +1,16 @@
 package action
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 )
@@ -228,5 +231,113 @@ func TestPullRequestRefusesAHostileSource(t *testing.T) {
 	}
 	if w := h.hubWrites(); len(w) > 0 {
 		t.Errorf("wrote to the Hub: %v", w)
+	}
+}
+
+// TestCatalogInputThatIsNotAFileFailsClearly: a pull request can replace
+// the catalog file with a symlink to a device, and a runner can hold a
+// named pipe; the action refuses both by name instead of blocking on the
+// pipe or reading /dev/zero until memory runs out.
+func TestCatalogInputThatIsNotAFileFailsClearly(t *testing.T) {
+	h := newHarness(t)
+	p := filepath.Join(h.ws, "skulk-weights.yaml")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	done := make(chan runOutput, 1)
+	go func() { done <- h.run("pull_request", "pull_request.json") }()
+	select {
+	case out := <-done:
+		if out.err == nil || !strings.Contains(out.log, "not a regular file (named pipe)") {
+			t.Errorf("err = %v, want a failure naming the named pipe; log:\n%s", out.err, out.log)
+		}
+		if len(h.gh.comments[7]) != 0 {
+			t.Errorf("commented on a catalog that could not be read: %+v", h.gh.comments[7])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the action blocked reading a named pipe as its catalog")
+	}
+}
+
+// TestSecurityCatalogPathsStayInTheRepository: a pull request controls
+// skulk-weights.yaml, so a source path climbing out of the checkout or a
+// symlink leading out of it must fail the check at the path: value, and
+// nothing of the outside file may reach the log, summary or comment.
+func TestSecurityCatalogPathsStayInTheRepository(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "private.yaml")
+	if err := os.WriteFile(outside, []byte("models:\n- key: PRIVATE-RUNNER-FILE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, path string }{
+		{"dot-dot", "../../../../../../../.." + outside},
+		{"absolute", outside},
+		{"symlink", "catalogs/escape.yaml"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			if err := os.Symlink(outside, filepath.Join(h.ws, "catalogs", "escape.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			h.writeFile("skulk-weights.yaml", configYAML+"- path: "+c.path+"\n  namespace: evil\n  hf_owner: AcmeAI\n")
+			out := h.run("pull_request", "pull_request.json")
+			if !errors.Is(out.err, ErrFailed) {
+				t.Errorf("run error = %v, want ErrFailed", out.err)
+			}
+			want := "skulk-weights.yaml:6:9"
+			found := false
+			for _, a := range annotations(out.log, "error") {
+				if strings.Contains(a, "col=9,file=skulk-weights.yaml,line=6,") && strings.Contains(a, "resolves outside the repository") {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no error annotation at %s refusing the path; log:\n%s", want, out.log)
+			}
+			var comments strings.Builder
+			for _, cm := range h.gh.comments[7] {
+				comments.WriteString(cm.Body)
+			}
+			for _, s := range []string{out.log, out.summary, comments.String()} {
+				if strings.Contains(s, "PRIVATE-RUNNER-FILE") {
+					t.Errorf("content of a file outside the repository was echoed:\n%s", s)
+				}
+			}
+		})
+	}
+
+	// The catalog input itself, a symlink leading out, is refused too.
+	h := newHarness(t)
+	if err := os.Remove(filepath.Join(h.ws, "skulk-weights.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(h.ws, "skulk-weights.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	out := h.run("pull_request", "pull_request.json")
+	if out.err == nil || !strings.Contains(out.log, "outside the repository") || strings.Contains(out.log+out.summary, "PRIVATE-RUNNER-FILE") {
+		t.Errorf("a catalog input leading out of the workspace: err = %v; log:\n%s", out.err, out.log)
+	}
+}
+
+// TestSecurityFileAtStaysOnTheContentsEndpoint: the base-sha read builds a URL from
+// a path; one with dot segments would be resolved by the HTTP client to
+// another API route, carrying the token there. It is refused unsent.
+func TestSecurityFileAtStaysOnTheContentsEndpoint(t *testing.T) {
+	f := newFakeGitHub(t)
+	f.login = "someone"
+	gh, err := NewGitHub(f.URL(), "ghs_token", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"../../../../user", "catalogs/../../../../user", "/etc/passwd", "a//b.yaml", "./a.yaml", ""} {
+		if _, err := gh.FileAt(context.Background(), "acme", "catalog", p, "base"); err == nil || !strings.Contains(err.Error(), "not a path inside the repository") {
+			t.Errorf("FileAt(%q) error = %v, want a refusal", p, err)
+		}
+	}
+	if len(f.requests) != 0 {
+		t.Errorf("refused paths still reached GitHub: %+v", f.requests)
 	}
 }

@@ -2,8 +2,8 @@ package action
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -19,11 +19,17 @@ const maxAnnotations = 50
 // loadCatalog loads the catalog the catalog input names (a config or a
 // single manifest file), or the default one, from the workspace.
 func (r *runner) loadCatalog() (*catalog.Catalog, error) {
-	opts := catalog.Options{Dir: r.workspace}
+	// A pull request controls the config and the files it names: nothing
+	// outside the checkout may be read, and so echoed into a comment.
+	opts := catalog.Options{Dir: r.workspace, Root: r.workspace}
 	if p := r.in.Catalog; p != "" {
 		full := r.path(p)
 		if !fileExists(full) {
 			return nil, fmt.Errorf("catalog %s is not in the workspace: check the catalog input, and that actions/checkout runs before this step", p)
+		}
+		full, err := catalog.Confine(r.workspace, full)
+		if err != nil {
+			return nil, fmt.Errorf("catalog input %s: %w", p, err)
 		}
 		manifest, err := isManifest(full)
 		if err != nil {
@@ -46,7 +52,11 @@ func (r *runner) loadCatalog() (*catalog.Catalog, error) {
 // config (top-level catalogs:). Anything else is left to the config loader,
 // which reports it with a position.
 func isManifest(path string) (bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := catalog.ReadFile(path)
+	var tl *catalog.TooLargeError
+	if errors.As(err, &tl) {
+		return false, nil // the loader reports the size at the file's first line
+	}
 	if err != nil {
 		return false, fmt.Errorf("read the catalog: %w", err)
 	}

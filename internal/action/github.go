@@ -110,6 +110,9 @@ func (g *goGitHub) PullRequestFiles(ctx context.Context, owner, repo string, num
 }
 
 func (g *goGitHub) FileAt(ctx context.Context, owner, repo, path, ref string) ([]byte, error) {
+	if err := checkRepoPath(path); err != nil {
+		return nil, err
+	}
 	escaped := strings.ReplaceAll(url.PathEscape(strings.TrimPrefix(path, "/")), "%2F", "/")
 	u := fmt.Sprintf("repos/%s/%s/contents/%s?ref=%s", url.PathEscape(owner), url.PathEscape(repo), escaped, url.QueryEscape(ref))
 	req, err := g.c.NewRequest(http.MethodGet, u, nil)
@@ -226,6 +229,22 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	}
 	l.n -= int64(len(p))
 	return l.w.Write(p)
+}
+
+// checkRepoPath accepts only a clean, relative, slash-separated path inside
+// the repository. The contents API URL is built from it and resolved against
+// the API root, so "a/../../../../user" would otherwise leave the contents
+// endpoint and reach any API route with the action's token.
+func checkRepoPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") {
+		return fmt.Errorf("refusing to read %q from GitHub: not a path inside the repository", p)
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("refusing to read %q from GitHub: not a path inside the repository", p)
+		}
+	}
+	return nil
 }
 
 func shortSHA(s string) string {

@@ -143,6 +143,9 @@ func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head
 		if f.Status == "renamed" && f.Previous != "" {
 			basePath = f.Previous
 		}
+		if err := checkRepoPath(basePath); err != nil {
+			return nil, err
+		}
 		data, err := r.gh.FileAt(ctx, r.owner, r.repo, basePath, baseSHA)
 		if errors.Is(err, ErrNotFound) {
 			continue // new in this pull request

@@ -3,6 +3,8 @@ package action
 import (
 	"errors"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -322,5 +324,73 @@ func TestUnknownEventAndBadPayloadFailClearly(t *testing.T) {
 	out = h.runWithPath("pull_request")
 	if !errors.Is(out.err, ErrFailed) || !strings.Contains(out.log, "pull_request.base.sha") {
 		t.Errorf("empty payload: err = %v\n%s", out.err, out.log)
+	}
+}
+
+// readmeSHAs are the one substitution between the golden plan comment and
+// the README's copy of it: the golden file writes the source commits as
+// <shaA> and <shaB> (they depend on the generated test files), the README
+// shows plausible commit ids in their place. The README says so too.
+var readmeSHAs = strings.NewReplacer(
+	"<shaA>", "5d1c0e7a9b3f42e8c6d0a1b2c3d4e5f60718293a",
+	"<shaB>", "8e2f4a6c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f",
+)
+
+const readmeCommentHeading = "### What a plan comment looks like"
+
+// TestReadmePlanCommentIsTheGolden: the README claims its example plan
+// comment is the one the suite checks byte for byte; it must be the golden
+// file, quoted, with only the shas above substituted. go test -update
+// rewrites the README's block from the golden file; it stays last in this
+// file so that one -update pass rewrites the golden file first.
+func TestReadmePlanCommentIsTheGolden(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "golden", "pr_comment.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(readmeSHAs.Replace(string(golden)), "\n"), "\n") {
+		if line == "" {
+			want.WriteString(">\n")
+		} else {
+			want.WriteString("> " + line + "\n")
+		}
+	}
+
+	readmePath := filepath.Join("..", "..", "README.md")
+	raw, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	h := strings.Index(readme, "\n"+readmeCommentHeading+"\n")
+	if h < 0 {
+		t.Fatalf("README.md has no %q section", readmeCommentHeading)
+	}
+	// The block is the first run of quoted lines after the heading.
+	start := h + 1 + len(readmeCommentHeading)
+	q := strings.Index(readme[start:], "\n>")
+	if q < 0 {
+		t.Fatalf("no quoted comment under %q", readmeCommentHeading)
+	}
+	start += q + 1
+	end := start
+	for end < len(readme) && readme[end] == '>' {
+		nl := strings.IndexByte(readme[end:], '\n')
+		if nl < 0 {
+			end = len(readme)
+			break
+		}
+		end += nl + 1
+	}
+	got := readme[start:end]
+	if *update {
+		if err := os.WriteFile(readmePath, []byte(readme[:start]+want.String()+readme[end:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got != want.String() {
+		t.Errorf("README.md's plan comment differs from testdata/golden/pr_comment.md (go test -update rewrites it)\n--- README\n%s--- golden, quoted\n%s", got, want.String())
 	}
 }

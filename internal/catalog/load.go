@@ -31,6 +31,13 @@ type Options struct {
 	Manifest string
 	// Dir resolves relative paths; "" means the process's directory.
 	Dir string
+	// Root, when set, confines every file Load reads (the manifest, the
+	// config and each catalog a config names) to this directory, after
+	// symlinks are resolved: a file outside it is refused without being
+	// read. The GitHub Action sets it to the repository checkout, since a
+	// pull request controls the config and its paths; the CLI leaves it
+	// empty so an operator may point anywhere.
+	Root string
 	// Strict makes warnings fail validation. Load records it only for
 	// callers; Errors takes it explicitly.
 	Strict bool
@@ -59,11 +66,18 @@ func Load(opts Options) (*Catalog, error) {
 	}
 	c := &Catalog{}
 	if opts.Manifest != "" {
-		data, err := os.ReadFile(resolve(opts.Dir, opts.Manifest))
+		src := &Source{Path: opts.Manifest}
+		full, err := Confine(opts.Root, resolve(opts.Dir, opts.Manifest))
 		if err != nil {
 			return nil, fmt.Errorf("read manifest: %w", err)
 		}
-		c.addSource(&Source{Path: opts.Manifest}, data)
+		data, ok, err := c.readFile(opts.Manifest, full, src)
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		if ok {
+			c.addSource(src, data)
+		}
 		c.finish()
 		return c, nil
 	}
@@ -84,9 +98,17 @@ func Load(opts Options) (*Catalog, error) {
 		return c, nil
 	}
 	legacy = filepath.Base(cfgPath) == LegacyConfigFile
-	data, err := os.ReadFile(resolve(opts.Dir, cfgPath))
+	full, err := Confine(opts.Root, resolve(opts.Dir, cfgPath))
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	data, ok, err := c.readFile(cfgPath, full, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !ok {
+		c.finish() // too large: reported at the config's first line
+		return c, nil
 	}
 	if legacy {
 		c.Problems = append(c.Problems, Problem{
@@ -102,7 +124,18 @@ func Load(opts Options) (*Catalog, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(cfgDir, p)
 		}
-		data, err := os.ReadFile(resolve(opts.Dir, p))
+		src := &Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}
+		full, err := Confine(opts.Root, resolve(opts.Dir, p))
+		if errors.Is(err, ErrOutsideRoot) {
+			// The path's text is the operator's own; where a symlink
+			// leads is not repeated, nor anything read from there.
+			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("refusing catalog %s: it resolves outside the repository; catalog paths must name files inside it", s.Path)})
+			continue
+		}
+		data, ok := []byte(nil), false
+		if err == nil {
+			data, ok, err = c.readFile(p, full, src)
+		}
 		if err != nil {
 			msg := err.Error()
 			var pe *fs.PathError
@@ -112,10 +145,30 @@ func Load(opts Options) (*Catalog, error) {
 			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("cannot read catalog %s: %s", p, msg)})
 			continue
 		}
-		c.addSource(&Source{Path: p, Namespace: s.Namespace, HFOwner: s.HFOwner, HFCollection: s.HFCollection}, data)
+		if ok {
+			c.addSource(src, data)
+		}
 	}
 	c.finish()
 	return c, nil
+}
+
+// readFile reads one catalog or config file through ReadFile. A file over
+// the size limit is not an error but a problem at its first line, like any
+// other rule it breaks, named as file; ok is then false. src, when not
+// nil, is recorded even so, so callers still see which files the catalog
+// is made of.
+func (c *Catalog) readFile(file, full string, src *Source) (data []byte, ok bool, err error) {
+	data, err = ReadFile(full)
+	var tl *TooLargeError
+	if errors.As(err, &tl) {
+		c.Problems = append(c.Problems, Problem{Pos: Pos{File: file, Line: 1, Col: 1}, Message: tl.Error()})
+		if src != nil {
+			c.Sources = append(c.Sources, src)
+		}
+		return nil, false, nil
+	}
+	return data, err == nil, err
 }
 
 func (c *Catalog) addSource(src *Source, data []byte) {

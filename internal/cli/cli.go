@@ -129,7 +129,20 @@ func parseFlags(fs *flag.FlagSet, args []string, env Env) (done bool, code int) 
 	}
 }
 
-func runVersion(_ context.Context, _ []string, env Env) int {
+func runVersion(_ context.Context, args []string, env Env) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: skulk-weights version")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Print the version of this build (also: skulk-weights --version).")
+	}
+	if done, code := parseFlags(fs, args, env); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "skulk-weights version: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
 	fmt.Fprintf(env.Stdout, "skulk-weights %s\n", version)
 	return ExitOK
 }

@@ -44,8 +44,13 @@ const demoSource = "third-party/kimi-k2-5-vision"
 func runDemo(ctx context.Context, args []string, env Env) int {
 	fs := newFlagSet("demo", demoUsage)
 	jobs := fs.Int("jobs", defaultJobs, "files or parts copied in parallel")
-	if _, done, code := parseInterspersed(fs, args, env); done {
+	pos, done, code := parseInterspersed(fs, args, env)
+	if done {
 		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(env.Stderr, "skulk-weights demo: unexpected argument %q\n", pos[0])
+		return ExitUsage
 	}
 	if err := demo(ctx, *jobs, env); err != nil {
 		fmt.Fprintf(env.Stderr, "skulk-weights demo: %v\n", err)

@@ -24,7 +24,7 @@ func parseScopes(spec string) (*token, error) {
 		s = strings.TrimSpace(s)
 		perm, target, ok := strings.Cut(s, ":")
 		if !ok || (perm != "read" && perm != "write") {
-			return nil, fmt.Errorf("devhub: token scope %q: want read:TARGET or write:TARGET", s)
+			return nil, fmt.Errorf("token scope %q: want read:TARGET or write:TARGET", s)
 		}
 		sc := scope{write: perm == "write"}
 		switch {
@@ -33,7 +33,7 @@ func parseScopes(spec string) (*token, error) {
 		default:
 			ns, name, ok := strings.Cut(target, "/")
 			if !ok || !validName(ns) || (name != "*" && !validName(name)) {
-				return nil, fmt.Errorf("devhub: token scope %q: target must be *, NS/* or NS/NAME", s)
+				return nil, fmt.Errorf("token scope %q: target must be *, NS/* or NS/NAME", s)
 			}
 			sc.ns, sc.name = ns, name
 		}

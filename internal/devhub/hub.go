@@ -51,7 +51,8 @@ type Hub struct {
 	reqSeq      atomic.Int64
 }
 
-// Option configures a Hub.
+// Option configures a Hub. Its error names the bad setting without a
+// "devhub:" prefix: callers (the devhub command) add their own.
 type Option func(*Hub) error
 
 // WithDir keeps blobs under dir instead of a temporary directory. Close
@@ -59,11 +60,11 @@ type Option func(*Hub) error
 func WithDir(dir string) Option {
 	return func(h *Hub) error {
 		if dir == "" {
-			return errors.New("devhub: empty blob directory")
+			return errors.New("empty blob directory")
 		}
 		s, err := newStore(dir)
 		if err != nil {
-			return fmt.Errorf("devhub: blob directory: %w", err)
+			return fmt.Errorf("blob directory: %w", err)
 		}
 		h.store = s
 		return nil
@@ -74,7 +75,7 @@ func WithDir(dir string) Option {
 func WithPageSize(n int) Option {
 	return func(h *Hub) error {
 		if n < 1 {
-			return fmt.Errorf("devhub: page size must be positive, got %d", n)
+			return fmt.Errorf("page size must be positive, got %d", n)
 		}
 		h.pageSize = n
 		return nil
@@ -86,7 +87,7 @@ func WithPageSize(n int) Option {
 func WithLFSThreshold(n int64) Option {
 	return func(h *Hub) error {
 		if n < 1 {
-			return fmt.Errorf("devhub: LFS threshold must be positive, got %d", n)
+			return fmt.Errorf("LFS threshold must be positive, got %d", n)
 		}
 		h.lfsThresh = n
 		return nil
@@ -98,7 +99,7 @@ func WithLFSThreshold(n int64) Option {
 func WithMultipart(threshold, chunk int64) Option {
 	return func(h *Hub) error {
 		if threshold < 1 || chunk < 1 {
-			return fmt.Errorf("devhub: multipart threshold and chunk size must be positive, got %d and %d", threshold, chunk)
+			return fmt.Errorf("multipart threshold and chunk size must be positive, got %d and %d", threshold, chunk)
 		}
 		h.mpThresh, h.chunkSize = threshold, chunk
 		return nil
@@ -118,7 +119,7 @@ func WithDuplication(on bool) Option {
 func WithToken(tok, scopes string) Option {
 	return func(h *Hub) error {
 		if !strings.HasPrefix(tok, "hf_") {
-			return fmt.Errorf("devhub: token must start with hf_ (the official clients refuse others)")
+			return fmt.Errorf("token must start with hf_ (the official clients refuse others)")
 		}
 		t, err := parseScopes(scopes)
 		if err != nil {
@@ -154,12 +155,12 @@ func New(opts ...Option) (*Hub, error) {
 	if h.store == nil {
 		dir, err := os.MkdirTemp("", "devhub-")
 		if err != nil {
-			return nil, fmt.Errorf("devhub: blob directory: %w", err)
+			return nil, fmt.Errorf("blob directory: %w", err)
 		}
 		s, err := newStore(dir)
 		if err != nil {
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("devhub: blob directory: %w", err)
+			return nil, fmt.Errorf("blob directory: %w", err)
 		}
 		h.store, h.ownDir = s, dir
 	}

@@ -280,29 +280,52 @@ func TestFirstMirrorThenNoop(t *testing.T) {
 	}
 }
 
+// TestPruneKeepsReadmeAndUnmanaged: a prune deletes only managed files the
+// source no longer has. The card, .gitattributes (here edited by hand) and
+// files someone added to the sidecar survive it unchanged.
 func TestPruneKeepsReadmeAndUnmanaged(t *testing.T) {
 	e := setup(t, "")
 	e.mustPublish()
-	// Someone adds an unmanaged file to the sidecar; upstream drops a shard
-	// and replaces another.
-	if _, err := e.h.CommitFiles(dstRepo, "main", "add notes", []devhub.SeedFile{{Path: "NOTES.md", Content: strings.NewReader("hand-written")}}, nil); err != nil {
+	// Someone adds unmanaged files and a stale managed one to the sidecar
+	// and edits .gitattributes; upstream drops a shard and replaces another.
+	attrs := "*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.bin filter=lfs diff=lfs merge=lfs -text\n# kept by hand\n"
+	if _, err := e.h.CommitFiles(dstRepo, "main", "add notes", []devhub.SeedFile{
+		{Path: "NOTES.md", Content: strings.NewReader("hand-written")},
+		{Path: "docs/extra.yaml", Content: strings.NewReader("hand: written\n")},
+		{Path: ".gitattributes", Content: strings.NewReader(attrs)},
+		{Path: "sub/stale.json", Content: strings.NewReader(`{"stale": true}`)},
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
+	before := e.tree()
 	sha, err := e.h.CommitFiles(srcRepo, "main", "change", []devhub.SeedFile{{Path: "a.safetensors", Content: gen(t, "a.safetensors", 3<<20, 7)}}, []string{"b.safetensors"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := e.mustPublish()
-	if r.Copied != 1 || r.Pruned != 1 || r.Skipped != 2 {
+	if r.Copied != 1 || r.Pruned != 2 || r.Skipped != 2 {
 		t.Fatalf("republish: copied %d pruned %d skipped %d", r.Copied, r.Pruned, r.Skipped)
 	}
-	if r.Plan.Prune[0].Path != "b.safetensors" {
-		t.Errorf("pruned %v", r.Plan.Prune)
+	if len(r.Plan.Prune) != 2 || r.Plan.Prune[0].Path != "b.safetensors" || r.Plan.Prune[1].Path != "sub/stale.json" {
+		t.Errorf("pruned %v, want b.safetensors and sub/stale.json", r.Plan.Prune)
 	}
 	tree := e.tree()
-	for _, p := range []string{"NOTES.md", "README.md", ".gitattributes"} {
-		if _, ok := tree[p]; !ok {
+	for _, p := range []string{"NOTES.md", "docs/extra.yaml", ".gitattributes", "README.md"} {
+		d, ok := tree[p]
+		if !ok {
 			t.Errorf("%s was removed", p)
+			continue
+		}
+		if p != "README.md" && d.OID != before[p].OID {
+			t.Errorf("%s was rewritten", p)
+		}
+	}
+	if !strings.Contains(e.readme(), "license: apache-2.0") {
+		t.Errorf("README.md is no longer the card:\n%s", e.readme())
+	}
+	for _, p := range []string{"README.md", ".gitattributes", "NOTES.md", "sub/README.md", "docs/extra.yaml"} {
+		if mirror.Managed(p) {
+			t.Errorf("Managed(%q): a file the mirror does not own would be pruned", p)
 		}
 	}
 	if _, ok := tree["b.safetensors"]; ok {

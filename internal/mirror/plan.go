@@ -112,9 +112,6 @@ func Managed(p string) bool {
 	return false
 }
 
-// neverPruned are sidecar files the mirror never deletes.
-var neverPruned = map[string]bool{"README.md": true, ".gitattributes": true}
-
 // unsafePath says why p must not be written into a sidecar, or "".
 func unsafePath(p string) string {
 	switch {
@@ -291,7 +288,9 @@ func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 	}
 	var extra []string
 	for path := range p.sidecar {
-		if !inSource[path] && Managed(path) && !neverPruned[path] {
+		// Only managed kinds are pruned: the card (README.md),
+		// .gitattributes and files added by hand are never managed.
+		if !inSource[path] && Managed(path) {
 			extra = append(extra, path)
 		}
 	}

@@ -14,9 +14,9 @@ import (
 // times a second with each active file's bytes and rate; otherwise a plain
 // line every interval. Finished files always get a line of their own.
 type progress struct {
-	w     io.Writer
-	term  bool
-	every time.Duration
+	w    io.Writer
+	term bool
+	now  func() time.Time
 
 	mu     sync.Mutex
 	active map[*fileProgress]bool
@@ -44,21 +44,29 @@ func (f *fileProgress) reset() {
 	}
 }
 
+// redrawEvery is how often the terminal status line is redrawn.
+const redrawEvery = 200 * time.Millisecond
+
 func newProgress(w io.Writer, term bool, every time.Duration) *progress {
-	p := &progress{w: w, term: term, every: every, active: map[*fileProgress]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
-	tick := every
 	if term {
-		tick = 200 * time.Millisecond
+		every = redrawEvery
 	}
+	t := time.NewTicker(every)
+	return startProgress(w, term, time.Now, t.C, t.Stop)
+}
+
+// startProgress runs a progress that draws on every value of ticks and
+// measures time with now; tests drive both by hand.
+func startProgress(w io.Writer, term bool, now func() time.Time, ticks <-chan time.Time, stopTicks func()) *progress {
+	p := &progress{w: w, term: term, now: now, active: map[*fileProgress]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(tick)
-		defer t.Stop()
+		defer stopTicks()
 		for {
 			select {
 			case <-p.stop:
 				return
-			case <-t.C:
+			case <-ticks:
 				p.draw()
 			}
 		}
@@ -90,7 +98,7 @@ func (p *progress) logf(format string, args ...any) {
 }
 
 func (p *progress) begin(path string, size int64) *fileProgress {
-	f := &fileProgress{path: path, size: size, start: time.Now()}
+	f := &fileProgress{path: path, size: size, start: p.now()}
 	p.mu.Lock()
 	p.active[f] = true
 	p.mu.Unlock()
@@ -101,7 +109,7 @@ func (p *progress) finish(f *fileProgress, method string) {
 	p.mu.Lock()
 	delete(p.active, f)
 	p.mu.Unlock()
-	d := time.Since(f.start)
+	d := p.now().Sub(f.start)
 	p.logf("copied %s (%s) in %s, %s/s [%s]", f.path, HumanBytes(f.size), d.Round(time.Millisecond), HumanBytes(rate(f.size, d)), method)
 }
 
@@ -130,7 +138,7 @@ func (p *progress) draw() {
 		if f.size > 0 {
 			pct = 100 * float64(n) / float64(f.size)
 		}
-		parts = append(parts, fmt.Sprintf("%s %s/%s (%.0f%%) %s/s", f.path, HumanBytes(n), HumanBytes(f.size), pct, HumanBytes(rate(n, time.Since(f.start)))))
+		parts = append(parts, fmt.Sprintf("%s %s/%s (%.0f%%) %s/s", f.path, HumanBytes(n), HumanBytes(f.size), pct, HumanBytes(rate(n, p.now().Sub(f.start)))))
 	}
 	if p.term {
 		line := strings.Join(parts, " | ")

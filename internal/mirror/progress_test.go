@@ -1,0 +1,225 @@
+package mirror
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer the drawing goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// fakeClock is a clock the test advances and a ticker it fires by hand.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	ticks chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), ticks: make(chan time.Time)}
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// tick fires the ticker and waits until the output holds want more bytes
+// than before, so the drawing goroutine is done before the test moves on.
+func (c *fakeClock) tick(t *testing.T, out *lockedBuffer, want string) {
+	t.Helper()
+	before := out.String()
+	c.ticks <- c.now()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := out.String()
+		if len(got) >= len(before)+len(want) {
+			if got[len(before):] != want {
+				t.Fatalf("after a tick the output added\n%q\nwant\n%q", got[len(before):], want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a tick the output added %q, want %q", got[len(before):], want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// captureStdout runs f with os.Stdout sent to a pipe and returns what was
+// written there.
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = w
+	got := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+	}()
+	defer func() { os.Stdout = orig }()
+	f()
+	os.Stdout = orig
+	w.Close()
+	return <-got
+}
+
+// feed adds n bytes to f in 8 KiB chunks, as the copy loop does.
+func feed(f *fileProgress, n int64) {
+	for ; n > 0; n -= 8 << 10 {
+		f.add(min(n, 8<<10))
+	}
+}
+
+// TestProgressPlainLinesArePeriodic: off a terminal, each tick prints one
+// line per active file with its bytes, share and rate; chunks between
+// ticks print nothing; a finished file gets its own line; nothing uses \r.
+func TestProgressPlainLinesArePeriodic(t *testing.T) {
+	out := &lockedBuffer{}
+	clk := newFakeClock()
+	stdout := captureStdout(t, func() {
+		p := startProgress(out, false, clk.now, clk.ticks, func() {})
+		a := p.begin("a.safetensors", 10<<20)
+		b := p.begin("sub/b.json", 1000)
+		feed(a, 5<<20) // 640 chunks
+		b.add(500)
+		clk.advance(2 * time.Second)
+		clk.tick(t, out, "progress: a.safetensors 5.0 MiB/10.0 MiB (50%) 2.5 MiB/s\n"+
+			"progress: sub/b.json 500 B/1000 B (50%) 250 B/s\n")
+
+		before := out.String()
+		feed(a, 5<<20) // 640 more chunks and no tick: no line
+		clk.advance(2 * time.Second)
+		time.Sleep(20 * time.Millisecond)
+		if got := out.String(); got != before {
+			t.Fatalf("chunks without a tick printed %q", got[len(before):])
+		}
+		p.finish(a, "multipart")
+		if got := out.String()[len(before):]; got != "copied a.safetensors (10.0 MiB) in 4s, 2.5 MiB/s [multipart]\n" {
+			t.Fatalf("finish printed %q", got)
+		}
+		clk.tick(t, out, "progress: sub/b.json 500 B/1000 B (50%) 125 B/s\n")
+		p.finish(b, "regular")
+		before = out.String()
+		clk.idleTick() // no active file: a tick prints nothing
+		p.close()
+		if got := out.String(); got != before {
+			t.Errorf("idle tick or close printed %q", got[len(before):])
+		}
+	})
+	if got := out.String(); strings.Contains(got, "\r") || strings.Count(got, "\n") != 5 {
+		t.Errorf("plain output must be whole lines without \\r, 5 of them:\n%s", got)
+	}
+	if stdout != "" {
+		t.Errorf("progress wrote to stdout: %q", stdout)
+	}
+}
+
+// idleTick fires one tick when nothing should be drawn (so there is no
+// output to wait for) and gives the drawing goroutine time to act on it.
+func (c *fakeClock) idleTick() {
+	c.ticks <- c.now()
+	time.Sleep(20 * time.Millisecond)
+}
+
+// TestProgressTerminalRedrawsOneLine: on a terminal each tick redraws a
+// single status line in place (\r, clear to end of line) listing every
+// active file; a log line first clears the status line; chunks between
+// ticks draw nothing; close leaves the cursor on a clean line.
+func TestProgressTerminalRedrawsOneLine(t *testing.T) {
+	out := &lockedBuffer{}
+	clk := newFakeClock()
+	const clear = "\r\033[K"
+	stdout := captureStdout(t, func() {
+		p := startProgress(out, true, clk.now, clk.ticks, func() {})
+		a := p.begin("a.safetensors", 4<<20)
+		b := p.begin("b.safetensors", 2<<20)
+		feed(a, 1<<20)
+		clk.advance(time.Second)
+		clk.tick(t, out, clear+"a.safetensors 1.0 MiB/4.0 MiB (25%) 1.0 MiB/s | b.safetensors 0 B/2.0 MiB (0%) 0 B/s")
+		feed(a, 1<<20)
+		feed(b, 1<<20)
+		clk.advance(time.Second)
+		clk.tick(t, out, clear+"a.safetensors 2.0 MiB/4.0 MiB (50%) 1.0 MiB/s | b.safetensors 1.0 MiB/2.0 MiB (50%) 512.0 KiB/s")
+
+		before := out.String()
+		p.logf("pinned %s", "src@main")
+		if got := out.String()[len(before):]; got != clear+"pinned src@main\n" {
+			t.Fatalf("a log line over the status line printed %q", got)
+		}
+		feed(b, 1<<20)
+		clk.advance(time.Second)
+		p.finish(b, "regular")
+		clk.tick(t, out, clear+"a.safetensors 2.0 MiB/4.0 MiB (50%) 682.7 KiB/s")
+		before = out.String()
+		p.close()
+		if got := out.String()[len(before):]; got != clear {
+			t.Errorf("close printed %q, want the status line cleared", got)
+		}
+	})
+	got := out.String()
+	if n := strings.Count(got, clear+"a.safetensors"); n != 3 {
+		t.Errorf("%d status redraws for 3 ticks and 2048 chunks:\n%q", n, got)
+	}
+	if !strings.Contains(got, "\ncopied b.safetensors (2.0 MiB) in 3s, 682.7 KiB/s [regular]\n") {
+		t.Errorf("finished file has no line of its own:\n%q", got)
+	}
+	if !strings.HasSuffix(got, clear) {
+		t.Errorf("output does not end on a cleared line: %q", got)
+	}
+	if stdout != "" {
+		t.Errorf("progress wrote to stdout: %q", stdout)
+	}
+}
+
+// TestProgressRealTickerIsPeriodic: with the real ticker and a short
+// interval, thousands of chunks over ~150 ms give a handful of lines.
+func TestProgressRealTickerIsPeriodic(t *testing.T) {
+	out := &lockedBuffer{}
+	p := newProgress(out, false, 25*time.Millisecond)
+	f := p.begin("a.safetensors", 1<<30)
+	start := time.Now()
+	chunks := 0
+	for time.Since(start) < 150*time.Millisecond {
+		f.add(8 << 10)
+		chunks++
+		time.Sleep(50 * time.Microsecond)
+	}
+	p.close()
+	elapsed := time.Since(start)
+	lines := strings.Count(out.String(), "progress: a.safetensors ")
+	if lines < 1 || lines > int(elapsed/(25*time.Millisecond))+1 || lines*10 > chunks {
+		t.Errorf("%d lines for %d chunks in %s with a 25ms interval:\n%s", lines, chunks, elapsed, out)
+	}
+}
