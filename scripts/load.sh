@@ -6,6 +6,10 @@
 # Memory must stay flat: independent of the file count and the file size.
 # The hub keeps blobs under $LOAD_DIR (default /tmp); the big case needs
 # about 2 x its size of free disk there (source + sidecar upload).
+# LOAD_PROFILE=DIR runs each publish under scripts/memprofile, which writes
+# DIR/<n>-<case>/memstats.tsv (runtime/metrics every 50 ms) and heap
+# profiles at the peak live heap and at the end, n counting the publishes;
+# read them with `go tool pprof -sample_index=alloc_space -top DIR/3-big/heap-end.pprof`.
 # Usage: scripts/load.sh [big-file-GiB] [jobs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +23,8 @@ trap cleanup EXIT
 go build -o "$work/skulk-weights" .
 go build -o "$work/benchseed" ./scripts/benchseed
 bin=$work/skulk-weights
+if [ -n "${LOAD_PROFILE:-}" ]; then go build -o "$work/memprofile" ./scripts/memprofile; fi
+runs=0
 tok=hf_load_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 
 "$bin" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
@@ -50,7 +56,10 @@ publish() {
 	manifest "$1" >"$work/$1.yaml"
 	local r0 t0 t1 r1 rss
 	r0=$(requests); t0=$(now)
-	/usr/bin/time -v "$bin" publish --manifest "$work/$1.yaml" --model "$1" --artifact vision --jobs "$JOBS" --json \
+	local cmd=("$bin")
+	runs=$((runs + 1))
+	if [ -n "${LOAD_PROFILE:-}" ]; then cmd=("$work/memprofile" -o "$LOAD_PROFILE/$runs-$1"); fi
+	/usr/bin/time -v "${cmd[@]}" publish --manifest "$work/$1.yaml" --model "$1" --artifact vision --jobs "$JOBS" --json \
 		>"$work/$1.json" 2>"$work/$1.err" || { echo "publish $1 failed"; tail -20 "$work/$1.err"; exit 1; }
 	t1=$(now); r1=$(requests)
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$1.err")

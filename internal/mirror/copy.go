@@ -27,15 +27,23 @@ const MaxRegularFile = 32 << 20
 
 // aheadBlock and aheadBlocks bound the bytes of multipart parts that run
 // ahead of their file's in-order hash: they wait in at most aheadBlocks
-// blocks of aheadBlock bytes, shared by every file of a publish, and a part
-// that finds none free pauses until its file's hash catches up or a block
-// comes back. 48 MiB lets three 16 MiB parts finish while the fourth, the
-// one the hash is at, streams; peak memory stays the same whatever the file
-// size, the number of files or --jobs.
+// blocks of aheadBlock bytes, shared by every file of every publish in the
+// process, and a part that finds none free pauses until its file's hash
+// catches up or a block comes back. 48 MiB lets three 16 MiB parts finish
+// while the fourth, the one the hash is at, streams; peak memory stays the
+// same whatever the file size, the number of files or --jobs.
 const (
 	aheadBlock  = 1 << 20
 	aheadBlocks = 48
 )
+
+// aheadPool is that pool. Its blocks live outside the Go heap (see
+// offHeap): on the heap, 48 MiB of long-lived buffers would double the
+// garbage collector's target (GOGC=100 lets the heap grow to twice what is
+// live), so the few KiB of garbage each HTTP request leaves would pile up
+// for gigabytes before the first collection, and peak memory would grow
+// with the file size, up to about twice the pool.
+var aheadPool = sync.OnceValue(func() *blockPool { return newBlockPool(aheadBlock, aheadBlocks) })
 
 // MismatchError says a file's bytes are not what the source tree promised.
 // It aborts the publish before anything is committed.
@@ -64,7 +72,6 @@ type copier struct {
 	prog  *progress
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
-	ahead *blockPool // buffers of parts ahead of their file's hash
 
 	mu   sync.Mutex
 	done map[string]*copied
@@ -86,15 +93,6 @@ func (c *copier) acquire(ctx context.Context) error {
 }
 
 func (c *copier) release() { <-c.slots }
-
-func (c *copier) pool() *blockPool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ahead == nil {
-		c.ahead = newBlockPool(aheadBlock, aheadBlocks)
-	}
-	return c.ahead
-}
 
 // copyAll brings every file of p.Copy into the sidecar's storage (or memory,
 // for regular files), fastest way first.
@@ -349,7 +347,10 @@ func (v *verifyReader) Close() error { return v.c.Close() }
 // hashes the whole file in order as the parts' bytes pass.
 func (c *copier) multipart(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject, parts []hub.Part, fp *fileProgress, scan io.Writer) error {
 	h := sha256.New()
-	sink := newOrderedSink(io.MultiWriter(h, scan), parts, c.pool())
+	sink := newOrderedSink(io.MultiWriter(h, scan), parts, aheadPool())
+	// The pool outlives this publish: whatever way this returns, blocks
+	// still holding bytes of parts not yet hashed go back to it.
+	defer sink.abort(errSinkClosed)
 	etags := make([]string, len(parts))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, part := range parts {
@@ -431,21 +432,31 @@ func (r *partReader) Read(p []byte) (int, error) {
 
 func (r *partReader) Close() error { return r.f.Close() }
 
-// blockPool hands out at most max blocks of size bytes, allocated on first
-// use and then reused, so that buffering parts makes no garbage and memory
-// has a fixed ceiling.
+// blockPool hands out at most max blocks of size bytes, carved on first use
+// from one off-heap arena and then reused, so that buffering parts makes no
+// garbage, leaves the garbage collector's pacing alone and has a fixed
+// ceiling. The arena is never freed: a pool lives as long as the process.
 type blockPool struct {
 	size  int
 	free  chan []byte
-	quota chan struct{} // one token per block not yet allocated
+	quota chan int // indexes of the blocks not yet handed out
+	once  sync.Once
+	arena []byte
 }
 
 func newBlockPool(size, max int) *blockPool {
-	p := &blockPool{size: size, free: make(chan []byte, max), quota: make(chan struct{}, max)}
-	for range max {
-		p.quota <- struct{}{}
+	p := &blockPool{size: size, free: make(chan []byte, max), quota: make(chan int, max)}
+	for i := range max {
+		p.quota <- i
 	}
 	return p
+}
+
+// block returns block i of the arena, mapping the arena on first use (its
+// pages cost memory only once written).
+func (p *blockPool) block(i int) []byte {
+	p.once.Do(func() { p.arena = offHeap(p.size * cap(p.quota)) })
+	return p.arena[i*p.size : i*p.size : (i+1)*p.size]
 }
 
 // get returns a block, or nil if wake is closed first.
@@ -458,8 +469,8 @@ func (p *blockPool) get(wake <-chan struct{}) []byte {
 	select {
 	case b := <-p.free:
 		return b
-	case <-p.quota:
-		return make([]byte, 0, p.size)
+	case i := <-p.quota:
+		return p.block(i)
 	case <-wake:
 		return nil
 	}
@@ -570,7 +581,12 @@ func (s *orderedSink) wake() {
 	s.moved = make(chan struct{})
 }
 
-// abort fails every writer and gives the buffered blocks back.
+// errSinkClosed fails a write that comes after its file's multipart upload
+// returned.
+var errSinkClosed = errors.New("multipart upload already finished")
+
+// abort fails every writer and gives the buffered blocks back. Only the
+// first call counts.
 func (s *orderedSink) abort(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
