@@ -75,7 +75,6 @@ type harness struct {
 	hub    *devhub.Hub
 	hubURL string
 	env    map[string]string
-	stdout bytes.Buffer
 	// everything written, across runs, for the secret check
 	written []string
 }
