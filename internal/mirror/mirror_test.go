@@ -450,8 +450,6 @@ func TestCorruptedByteAbortsWithNothingCommitted(t *testing.T) {
 			if !errors.As(err, &me) {
 				t.Fatalf("publish: %v, want a MismatchError\n%s", err, e.log)
 			}
-			src := e.sourceTree(head)
-			_ = src
 			if me.Path != "a.safetensors" || me.What != "sha256" || me.Expected == me.Actual || len(me.Actual) != 64 {
 				t.Errorf("mismatch %+v", me)
 			}
