@@ -13,17 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${1:-4}
-work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/skulk-bench.XXXXXX")
-hubpid=
-cleanup() {
-	if [ -n "$hubpid" ]; then kill "$hubpid" 2>/dev/null; wait "$hubpid" 2>/dev/null || true; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. scripts/lib.sh
+setup_work "${BENCH_DIR:-${TMPDIR:-/tmp}}" bench
 
-go build -o "$work/skulk-weights" .
-go build -o "$work/benchseed" ./scripts/benchseed
-bin=$work/skulk-weights
 hubcmd=("$bin") pubcmd=("$bin")
 if [ -n "${BENCH_PROFILE:-}" ]; then
 	mkdir -p "$BENCH_PROFILE"
@@ -31,15 +23,9 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
 	hubcmd=("$work/cpuprofile" -o "$BENCH_PROFILE/devhub.pprof")
 	pubcmd=("$work/cpuprofile" -o "$BENCH_PROFILE/publish.pprof")
 fi
-tok=hf_bench_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 
-"${hubcmd[@]}" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
-hubpid=$!
-for _ in $(seq 50); do grep -q listening "$work/devhub.out" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^devhub listening on //p' "$work/devhub.out")
-[ -n "$url" ] || { echo "devhub did not start"; cat "$work/devhub.err"; exit 1; }
+start_devhub "${hubcmd[@]}"
 stats() { curl -sf "$url/_devhub/stats"; }
-now() { date +%s.%N; }
 export HF_ENDPOINT=$url HF_TOKEN=$tok
 
 echo "== seeding 1 GiB in four files (third-party/kimi-k2-5-vision): the hub's upload ceiling"

@@ -15,25 +15,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GIB=${1:-8}
 JOBS=${2:-4}
-work=$(mktemp -d "${LOAD_DIR:-/tmp}/skulk-load.XXXXXX")
-hubpid=
-cleanup() { [ -n "$hubpid" ] && kill "$hubpid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. scripts/lib.sh
+setup_work "${LOAD_DIR:-/tmp}" load
 
-go build -o "$work/skulk-weights" .
-go build -o "$work/benchseed" ./scripts/benchseed
-bin=$work/skulk-weights
 if [ -n "${LOAD_PROFILE:-}" ]; then go build -o "$work/memprofile" ./scripts/memprofile; fi
 runs=0
-tok=hf_load_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-
-"$bin" devhub --dir "$work/blobs" --token "$tok=write:FoxlightAI/*,write:third-party/*" >"$work/devhub.out" 2>"$work/devhub.err" &
-hubpid=$!
-for _ in $(seq 50); do grep -q listening "$work/devhub.out" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^devhub listening on //p' "$work/devhub.out")
-[ -n "$url" ] || { echo "devhub did not start"; cat "$work/devhub.err"; exit 1; }
+start_devhub "$bin"
 export HF_ENDPOINT=$url HF_TOKEN=$tok SKULK_WEIGHTS_COLLECTION=none
-now() { date +%s.%N; }
 requests() { curl -sf "$url/_devhub/stats" | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(sum(v for k,v in r.items() if not k.startswith("admin")))'; }
 
 manifest() { # key source

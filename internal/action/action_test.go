@@ -75,7 +75,6 @@ type harness struct {
 	hub    *devhub.Hub
 	hubURL string
 	env    map[string]string
-	stdout bytes.Buffer
 	// everything written, across runs, for the secret check
 	written []string
 }
@@ -83,18 +82,7 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, ws: t.TempDir(), gh: newFakeGitHub(t)}
-	hub, err := devhub.New(devhub.WithToken(hfToken, "write:AcmeAI/*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hub.Close() })
-	srv := httptest.NewServer(hub)
-	t.Cleanup(srv.Close)
-	h.hub, h.hubURL = hub, srv.URL
-
-	for i, src := range []string{"thirdparty/gemma-3-vision", "thirdparty/kimi-k2-5-vision", "thirdparty/qwen-2-5-vision"} {
-		h.seedSource(src, uint64(i+1))
-	}
+	h.startHub("write:AcmeAI/*")
 	h.writeFile("skulk-weights.yaml", configYAML)
 	h.writeFile("catalogs/acme.yaml", headCatalog)
 
@@ -126,6 +114,22 @@ func newHarness(t testing.TB) *harness {
 	}
 	t.Cleanup(h.checkSecrets)
 	return h
+}
+
+// startHub serves a fresh local hub whose token has scope and seeds the
+// three vision sources the catalogs name.
+func (h *harness) startHub(scope string) {
+	h.t.Helper()
+	hb, err := devhub.New(devhub.WithToken(hfToken, scope))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv := httptest.NewServer(hb)
+	h.t.Cleanup(func() { srv.Close(); hb.Close() })
+	h.hub, h.hubURL = hb, srv.URL
+	for i, src := range []string{"thirdparty/gemma-3-vision", "thirdparty/kimi-k2-5-vision", "thirdparty/qwen-2-5-vision"} {
+		h.seedSource(src, uint64(i+1))
+	}
 }
 
 // seedSource creates a public source repo holding a small safetensors

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/secrettest"
 )
 
@@ -44,17 +43,8 @@ func (h *harness) watchHub(paths *[]string) *secrettest.Watch {
 // repo outside hf_owner.
 func (h *harness) rescope() {
 	h.t.Helper()
-	hb, err := devhub.New(devhub.WithToken(hfToken, "write:*"))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	srv := httptest.NewServer(hb)
-	h.t.Cleanup(func() { srv.Close(); hb.Close() })
-	h.hub, h.hubURL = hb, srv.URL
-	h.env["INPUT_HF-ENDPOINT"] = srv.URL
-	for i, src := range []string{"thirdparty/gemma-3-vision", "thirdparty/kimi-k2-5-vision", "thirdparty/qwen-2-5-vision"} {
-		h.seedSource(src, uint64(i+1))
-	}
+	h.startHub("write:*")
+	h.env["INPUT_HF-ENDPOINT"] = h.hubURL
 }
 
 func reportf(t *testing.T, format string, args ...any) {

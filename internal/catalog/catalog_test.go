@@ -36,12 +36,7 @@ func TestBadGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, problems := Parse(name, data, testSource(name))
-			var b strings.Builder
-			for _, p := range problems {
-				b.WriteString(p.String())
-				b.WriteByte('\n')
-			}
-			got := b.String()
+			got := problemStrings(problems)
 			out := strings.TrimSuffix(f, ".yaml") + ".out"
 			if *update {
 				if err := os.WriteFile(out, []byte(got), 0o644); err != nil {
@@ -213,19 +208,14 @@ func TestLoadAcrossSourceDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := problemStrings(c.Problems)
-	for _, want := range []string{
+	got := wantProblems(t, c.Problems,
 		"ops.yaml:1:1: warning: catalogues is the legacy spelling; use catalogs",
 		"ops.yaml:6:14: ops: duplicate namespace 'ops'",
 		"ops.yaml:9:14: Bad_NS: namespace must match ^[a-z0-9][a-z0-9._-]*$",
 		"ops.yaml:11:3: catalogues[2]: warning: unknown field extra (ignored)",
 		"a.yaml:7:16: kimi-k2-5-full-q4-k: duplicate output_name kimi-k2-5-full-q4-k.vindex",
 		"a.yaml:8:12: kimi-k2-5-full-q4-k: duplicate hf_repo FoxlightAI/kimi-k2-5-full-q4-k-vindex",
-	} {
-		if !strings.Contains(got, want+"\n") {
-			t.Errorf("missing problem %q in\n%s", want, got)
-		}
-	}
+	)
 	if strings.Contains(got, "b.yaml") {
 		t.Errorf("a source with a duplicate namespace must not load:\n%s", got)
 	}
@@ -243,15 +233,10 @@ func TestLoadDuplicateCatalogKey(t *testing.T) {
 	c.addSource(src1, []byte(operatorCatalog))
 	c.addSource(src2, []byte(strings.ReplaceAll(operatorCatalog, "ops-", "other-")))
 	c.finish()
-	got := problemStrings(c.Problems)
-	for _, want := range []string{
+	wantProblems(t, c.Problems,
 		"two.yaml:2:8: kimi-k2-5-full-q4-k: duplicate catalog key ops/kimi-k2-5-full-q4-k",
 		"two.yaml:9:8: plain: duplicate catalog key ops/plain",
-	} {
-		if !strings.Contains(got, want+"\n") {
-			t.Errorf("missing %q in\n%s", want, got)
-		}
-	}
+	)
 }
 
 func TestLoadLegacyConfigNameAndErrors(t *testing.T) {
@@ -262,15 +247,10 @@ func TestLoadLegacyConfigNameAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := problemStrings(c.Problems)
-	for _, want := range []string{
+	wantProblems(t, c.Problems,
 		"skulk-vindex.yaml:1:1: warning: skulk-vindex.yaml is the legacy config name; rename it to skulk-weights.yaml",
 		"skulk-vindex.yaml:2:9: ops: cannot read catalog nowhere.yaml: no such file or directory",
-	} {
-		if !strings.Contains(got, want+"\n") {
-			t.Errorf("missing %q in\n%s", want, got)
-		}
-	}
+	)
 	if _, err := Load(Options{Dir: dir, Config: "x.yaml", Manifest: "y.yaml"}); !errors.Is(err, ErrConfigAndManifest) {
 		t.Errorf("--config with --manifest: %v", err)
 	}
@@ -364,6 +344,19 @@ func problemStrings(ps []Problem) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// wantProblems fails t unless ps, one problem a line, holds each want
+// followed by a line break; it returns those lines.
+func wantProblems(t *testing.T, ps []Problem, want ...string) string {
+	t.Helper()
+	got := problemStrings(ps)
+	for _, w := range want {
+		if !strings.Contains(got, w+"\n") {
+			t.Errorf("missing problem %q in\n%s", w, got)
+		}
+	}
+	return got
 }
 
 func TestFileSizeLimit(t *testing.T) {

@@ -103,7 +103,3 @@ func isHex(s string) bool {
 	}
 	return s != ""
 }
-
-// LooksLikeRepoID reports whether s has the owner/name (or owner/slug) form
-// catalog fields use.
-func LooksLikeRepoID(s string) bool { return repoRE.MatchString(s) }

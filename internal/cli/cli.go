@@ -24,9 +24,6 @@ const (
 // version is set at build time with -ldflags "-X ...internal/cli.version=v1.2.3".
 var version = "dev"
 
-// Version reports the build's version string.
-func Version() string { return version }
-
 // Env is everything a command may take from its process: standard streams,
 // environment variables and the working directory.
 type Env struct {

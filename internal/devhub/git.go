@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -237,15 +236,6 @@ func globRegexp(pat string) (*regexp.Regexp, error) {
 	}
 	b.WriteString("$")
 	return regexp.Compile(b.String())
-}
-
-// parentDirs lists every ancestor directory of p, nearest last.
-func parentDirs(p string) []string {
-	var out []string
-	for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
-		out = append([]string{d}, out...)
-	}
-	return out
 }
 
 // newGitBlobHash returns a sha1 primed with the git blob header for size bytes.

@@ -142,6 +142,20 @@ func (h *Hub) deleteRepo(c *call) error {
 	return nil
 }
 
+// readRevisionLocked finds the repo the call names, if the caller may read
+// it, and the commit its revision resolves to.
+func (h *Hub) readRevisionLocked(c *call) (*repo, *commit, *hubError) {
+	rp, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
+	if herr != nil {
+		return nil, nil, herr
+	}
+	cm, herr := resolveLocked(rp, c.rev)
+	if herr != nil {
+		return nil, nil, herr
+	}
+	return rp, cm, nil
+}
+
 // resolveLocked maps a revision (branch, full commit id or HEAD) to a commit.
 func resolveLocked(rp *repo, rev string) (*commit, *hubError) {
 	if rev == "" || rev == "HEAD" {
@@ -238,11 +252,7 @@ func tagsFrom(card map[string]any, files map[string]*fileEntry) []string {
 func (h *Hub) repoInfo(c *call) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rp, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
-	if herr != nil {
-		return herr
-	}
-	cm, herr := resolveLocked(rp, c.rev)
+	rp, cm, herr := h.readRevisionLocked(c)
 	if herr != nil {
 		return herr
 	}
@@ -388,11 +398,7 @@ func (h *Hub) tree(c *call) error {
 	recursive, expand := boolParam(q.Get("recursive")), boolParam(q.Get("expand"))
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rp, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
-	if herr != nil {
-		return herr
-	}
-	cm, herr := resolveLocked(rp, c.rev)
+	rp, cm, herr := h.readRevisionLocked(c)
 	if herr != nil {
 		return herr
 	}
@@ -488,11 +494,7 @@ func (h *Hub) pathsInfo(c *call) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rp, herr := h.readRepoLocked(c.caller, c.typ, c.ns, c.name)
-	if herr != nil {
-		return herr
-	}
-	cm, herr := resolveLocked(rp, c.rev)
+	rp, cm, herr := h.readRevisionLocked(c)
 	if herr != nil {
 		return herr
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/secrettest"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 // The fault suite: each case injects one failure into a republish of a
@@ -57,7 +58,7 @@ func newFXWith(t *testing.T, wrap func(http.Handler) http.Handler, opts ...devhu
 	}
 	seed(t, h, "initial", map[string]int64{"a.safetensors": 3 << 20, "b.safetensors": 1 << 20, "sub/c.safetensors": 512 << 10},
 		map[string]string{"config.json": `{"model_type":"moonvit"}`, "README.md": "---\nlicense: apache-2.0\n---\n# vision\n"}, nil)
-	e := &env{t: t, h: h, url: srv.URL, log: &syncBuffer{}}
+	e := &env{t: t, h: h, url: srv.URL, log: &syncbuf.Buffer{}}
 	cl := hub.New(srv.URL, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(e.log, f+"\n", a...) }))
 	e.opts = entryOpts()
 	e.opts.Source, e.opts.Dest, e.opts.Progress, e.opts.Collection = cl, cl, w.Writer("progress", e.log), "none"
@@ -500,7 +501,7 @@ func TestFaultHubUnreachableSlowGarbage(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
 		dead := httptest.NewServer(nil)
 		dead.Close()
-		log := &syncBuffer{}
+		log := &syncbuf.Buffer{}
 		cl := hub.New(dead.URL, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }))
 		w := secrettest.New(t, token)
 		opts := entryOpts()

@@ -1,14 +1,12 @@
 package mirror_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 const (
@@ -30,25 +29,8 @@ type env struct {
 	t    *testing.T
 	h    *devhub.Hub
 	url  string
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 	opts mirror.Options
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var fast = hub.RetryPolicy{MaxRetries: 4, MinWait: time.Millisecond, MaxWait: 10 * time.Millisecond, MaxServerWait: 5 * time.Second}
@@ -71,7 +53,7 @@ func setup(t *testing.T, tokScope string, opts ...devhub.Option) *env {
 	}
 	seed(t, h, "initial", map[string]int64{"a.safetensors": 3 << 20, "b.safetensors": 1 << 20, "sub/c.safetensors": 512 << 10},
 		map[string]string{"config.json": `{"model_type":"moonvit"}`, "README.md": "---\nlicense: apache-2.0\n---\n# vision\n", "notes.md": "not mirrored"}, nil)
-	e := &env{t: t, h: h, url: srv.URL, log: &syncBuffer{}}
+	e := &env{t: t, h: h, url: srv.URL, log: &syncbuf.Buffer{}}
 	cl := hub.New(srv.URL, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(e.log, f+"\n", a...) }))
 	e.opts = mirror.Options{
 		Entry: &catalog.Entry{Key: "kimi", SourceModel: "moonshotai/Kimi-K2.5", VisionSourceRepo: srcRepo, VisionSidecarRepo: dstRepo,

@@ -1,32 +1,15 @@
 package mirror
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
-
-// lockedBuffer is a bytes.Buffer the drawing goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // fakeClock is a clock the test advances and a ticker it fires by hand.
 type fakeClock struct {
@@ -53,7 +36,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 // tick fires the ticker and waits until the output holds want more bytes
 // than before, so the drawing goroutine is done before the test moves on.
-func (c *fakeClock) tick(t *testing.T, out *lockedBuffer, want string) {
+func (c *fakeClock) tick(t *testing.T, out *syncbuf.Buffer, want string) {
 	t.Helper()
 	before := out.String()
 	c.ticks <- c.now()
@@ -106,7 +89,7 @@ func feed(f *fileProgress, n int64) {
 // line per active file with its bytes, share and rate; chunks between
 // ticks print nothing; a finished file gets its own line; nothing uses \r.
 func TestProgressPlainLinesArePeriodic(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	clk := newFakeClock()
 	stdout := captureStdout(t, func() {
 		p := startProgress(out, false, clk.now, clk.ticks, func() {})
@@ -158,7 +141,7 @@ func (c *fakeClock) idleTick() {
 // active file; a log line first clears the status line; chunks between
 // ticks draw nothing; close leaves the cursor on a clean line.
 func TestProgressTerminalRedrawsOneLine(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	clk := newFakeClock()
 	const clear = "\r\033[K"
 	stdout := captureStdout(t, func() {
@@ -206,7 +189,7 @@ func TestProgressTerminalRedrawsOneLine(t *testing.T) {
 // TestProgressRealTickerIsPeriodic: with the real ticker and a short
 // interval, thousands of chunks over ~150 ms give a handful of lines.
 func TestProgressRealTickerIsPeriodic(t *testing.T) {
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	p := newProgress(out, false, 25*time.Millisecond)
 	f := p.begin("a.safetensors", 1<<30)
 	start := time.Now()

@@ -12,6 +12,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/secrettest"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 // splitHub serves one devhub on two hosts: the API host the clients talk
@@ -43,7 +44,7 @@ func TestSecurityTokenOnlyToTheHubHost(t *testing.T) {
 	t.Parallel()
 	w := secrettest.New(t, token)
 	h, api := splitHub(t, w, devhub.WithMultipart(2<<20, 1<<20))
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cl := hub.New(api, token, hub.WithRetryPolicy(fast), hub.WithLogf(func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }))
 	opts := entryOpts()
 	opts.Source, opts.Dest, opts.Progress = cl, cl, w.Writer("progress", log)
