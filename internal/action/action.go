@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -36,8 +37,11 @@ type Config struct {
 	NewMirror func(MirrorConfig) Mirror
 	// HubOptions are passed to every Hub client the run makes.
 	HubOptions []hub.Option
-	// NewGitHub builds the GitHub client; nil means NewGitHub.
+	// NewGitHub builds the GitHub client; nil means NewGitHubWith and
+	// GitHubRetry, with retries logged.
 	NewGitHub func(apiURL, token string, hc *http.Client) (GitHub, error)
+	// GitHubRetry is the retry policy of the default GitHub client.
+	GitHubRetry GitHubRetry
 }
 
 // ErrFailed is returned when the run failed; the reasons were already
@@ -55,9 +59,6 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.NewMirror == nil {
 		cfg.NewMirror = defaultMirror
-	}
-	if cfg.NewGitHub == nil {
-		cfg.NewGitHub = NewGitHub
 	}
 	gha := githubactions.New(githubactions.WithGetenv(cfg.Getenv), githubactions.WithWriter(cfg.Stdout))
 	in, inErr := readInputs(gha)
@@ -135,7 +136,19 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.event = ev
 
-	gh, err := r.cfg.NewGitHub(r.cfg.Getenv("GITHUB_API_URL"), r.in.GitHubToken, r.cfg.HTTPClient)
+	newGitHub := r.cfg.NewGitHub
+	if newGitHub == nil {
+		newGitHub = func(apiURL, token string, hc *http.Client) (GitHub, error) {
+			p := r.cfg.GitHubRetry
+			if p.OnRetry == nil {
+				p.OnRetry = func(method, path, reason string, wait time.Duration, retry int) {
+					r.infof("GitHub: %s %s: %s; retry %d in %s", method, path, reason, retry, wait)
+				}
+			}
+			return NewGitHubWith(apiURL, token, hc, p)
+		}
+	}
+	gh, err := newGitHub(r.cfg.Getenv("GITHUB_API_URL"), r.in.GitHubToken, r.cfg.HTTPClient)
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,8 @@ type harness struct {
 	env    map[string]string
 	// everything written, across runs, for the secret check
 	written []string
+	// waits the GitHub client asked for; they return at once
+	ghWaits []time.Duration
 }
 
 func newHarness(t testing.TB) *harness {
@@ -203,6 +205,11 @@ func (h *harness) run(event, fixture string) runOutput {
 		Version: "v1.0.0-test",
 		// The real engine and client; only the retry waits are short.
 		HubOptions: []hub.Option{hub.WithRetryPolicy(hub.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond, MaxServerWait: time.Second})},
+		// The default GitHub backoff, recorded instead of slept.
+		GitHubRetry: GitHubRetry{Sleep: func(ctx context.Context, d time.Duration) error {
+			h.ghWaits = append(h.ghWaits, d)
+			return ctx.Err()
+		}},
 	})
 	out := runOutput{err: err, log: stdout.String(), outputs: map[string]string{}}
 	sum, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])

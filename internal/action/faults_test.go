@@ -100,8 +100,15 @@ func TestGitHubFaultListingFiles5xx(t *testing.T) {
 				t.Fatalf("err = %v, want the check to fail", out.err)
 			}
 			errs := annotations(out.log, "error")
-			if len(errs) == 0 || !strings.Contains(errs[0], "list the pull request's files") || !strings.Contains(errs[0], fmt.Sprint(status)) {
-				t.Errorf("error annotations %q should say what failed and the status", errs)
+			want := fmt.Sprintf("list the pull request's files: GitHub answered %d after 3 attempts", status)
+			if len(errs) == 0 || !strings.Contains(errs[0], want) {
+				t.Errorf("error annotations %q should say %q", errs, want)
+			}
+			if n := h.gh.countRequests("GET", "/pulls/7/files"); n != 3 {
+				t.Errorf("%d file-list requests, want 3 (1 + 2 retries)", n)
+			}
+			if fmt.Sprint(h.ghWaits) != "[1s 2s]" {
+				t.Errorf("waits %v, want [1s 2s]", h.ghWaits)
 			}
 			if len(h.gh.comments[7]) != 0 {
 				t.Errorf("a plan comment was posted without a plan")
@@ -109,9 +116,119 @@ func TestGitHubFaultListingFiles5xx(t *testing.T) {
 			if wr := h.hubWrites(); len(wr) > 0 || w.Requests("hub") != 0 {
 				t.Errorf("the Hub was touched without a diff: %d requests, writes %v", w.Requests("hub"), wr)
 			}
-			reportf(t, "fails clearly: %q; file-list requests %d, Hub requests 0", strings.SplitN(errs[0], "::", 3)[2], h.gh.countRequests("GET", "/pulls/7/files"))
+			reportf(t, "fails clearly: %q; file-list requests %d, waits %v, Hub requests 0", strings.SplitN(errs[0], "::", 3)[2], h.gh.countRequests("GET", "/pulls/7/files"), h.ghWaits)
 		})
 	}
+}
+
+// TestGitHubFaultIdempotentReadsRetried: one 5xx, a dropped connection or
+// a short secondary rate limit on each idempotent call the action makes is
+// retried, and the run ends as if nothing happened.
+func TestGitHubFaultIdempotentReadsRetried(t *testing.T) {
+	rateLimited := map[string]string{"Retry-After": "1", "X-RateLimit-Remaining": "4000"}
+	for _, c := range []struct {
+		name, event, fixture, part string
+		status                     int // 0: the connection is dropped
+		want                       int // requests: the refused one + an unfaulted run's
+		header                     map[string]string
+		wantWait                   string
+	}{
+		{"files 502 once", "pull_request", "pull_request.json", "/pulls/7/files", http.StatusBadGateway, 3, nil, "[1s]"},
+		{"base contents 503 once", "pull_request", "pull_request.json", "/contents/catalogs/acme.yaml", http.StatusServiceUnavailable, 2, nil, "[1s]"},
+		{"comments 500 once", "pull_request", "pull_request.json", "/issues/7/comments", http.StatusInternalServerError, 2, nil, "[1s]"},
+		{"merged PR 504 once", "push", "push.json", "/commits/" + mergeSHA + "/pulls", http.StatusGatewayTimeout, 2, nil, "[1s]"},
+		{"files connection dropped once", "pull_request", "pull_request.json", "/pulls/7/files", 0, 3, nil, "[1s]"},
+		{"comments 403 secondary rate limit", "pull_request", "pull_request.json", "/issues/7/comments", http.StatusForbidden, 2, rateLimited, "[1s]"},
+		{"files 429 Retry-After 1", "pull_request", "pull_request.json", "/pulls/7/files", http.StatusTooManyRequests, 3, rateLimited, "[1s]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			if c.status == 0 {
+				dropOnce(h.gh, "GET", c.part)
+			} else {
+				h.gh.failTimes("GET", c.part, 1, c.status, c.header)
+			}
+			out := h.run(c.event, c.fixture)
+			if out.err != nil {
+				t.Fatalf("one refused read failed the run: %v\n%s", out.err, out.log)
+			}
+			if n := h.gh.countRequests("GET", c.part); n != c.want {
+				t.Errorf("%d requests to %s, want %d (1 refused, then an unfaulted run's)", n, c.part, c.want)
+			}
+			if got := fmt.Sprint(h.ghWaits); got != c.wantWait {
+				t.Errorf("waits %s, want %s", got, c.wantWait)
+			}
+			if len(h.gh.comments[7]) != 1 {
+				t.Errorf("%d comments on #7, want the one the run posts", len(h.gh.comments[7]))
+			}
+			if !strings.Contains(out.log, "GitHub: GET ") || !strings.Contains(out.log, "retry 1 in 1s") {
+				t.Errorf("the log does not say the read was retried:\n%s", out.log)
+			}
+			reportf(t, "ok; %d requests to %s, waits %v, comments posted %d", h.gh.countRequests("GET", c.part), c.part, h.ghWaits, h.gh.countRequests("POST", "/issues/7/comments"))
+		})
+	}
+}
+
+// dropOnce makes the first matching request end with the connection closed
+// and no answer.
+func dropOnce(f *fakeGitHub, method, part string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dropped := false
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if dropped || r.Method != method || !strings.Contains(r.URL.Path, part) {
+			return false
+		}
+		dropped = true
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			f.t.Errorf("hijack: %v", err)
+			return false
+		}
+		conn.Close()
+		return true
+	}
+}
+
+// TestGitHubFaultCommentPostNotRetried: a comment POST answered 502 may
+// have been applied; it is sent once, whatever the answer.
+func TestGitHubFaultCommentPostNotRetried(t *testing.T) {
+	h := newHarness(t)
+	h.gh.failTimes("POST", "/issues/7/comments", 0, http.StatusBadGateway, nil)
+	out := h.run("pull_request", "pull_request.json")
+	if n := h.gh.countRequests("POST", "/issues/7/comments"); n != 1 {
+		t.Errorf("%d comment POSTs, want 1: a POST must not be resent", n)
+	}
+	if len(h.ghWaits) != 0 {
+		t.Errorf("waited %v before resending a POST", h.ghWaits)
+	}
+	warns := annotations(out.log, "warning")
+	if len(warns) != 1 || !strings.Contains(warns[0], "could not comment on #7") || !strings.Contains(warns[0], "502") {
+		t.Errorf("want one warning naming the refused comment and its status, got %q", warns)
+	}
+	reportf(t, "err %v; comment POSTs %d, waits %v, warning %q", out.err, h.gh.countRequests("POST", "/issues/7/comments"), h.ghWaits, lastField(warns))
+}
+
+// TestGitHubFaultLongSecondaryRateLimit: a secondary rate limit asking for
+// longer than the client waits fails at once and says how long GitHub
+// asked for.
+func TestGitHubFaultLongSecondaryRateLimit(t *testing.T) {
+	h := newHarness(t)
+	h.gh.failTimes("GET", "/pulls/7/files", 0, http.StatusForbidden, map[string]string{"Retry-After": "3600", "X-RateLimit-Remaining": "4000"})
+	out := h.run("pull_request", "pull_request.json")
+	if !errors.Is(out.err, ErrFailed) {
+		t.Fatalf("err = %v, want a failed check", out.err)
+	}
+	errs := annotations(out.log, "error")
+	if len(errs) == 0 || !strings.Contains(errs[0], "list the pull request's files") || !strings.Contains(errs[0], "secondary rate limit") || !strings.Contains(errs[0], "wait 3600 s") {
+		t.Errorf("error annotations %q should name the call, the secondary rate limit and the wait", errs)
+	}
+	if n := h.gh.countRequests("GET", "/pulls/7/files"); n != 1 || len(h.ghWaits) != 0 {
+		t.Errorf("%d requests, waits %v: want 1 request and no wait", n, h.ghWaits)
+	}
+	reportf(t, "fails clearly: %q; file-list requests %d, waits %v", lastField(errs), h.gh.countRequests("GET", "/pulls/7/files"), h.ghWaits)
 }
 
 func TestGitHubFaultPagination(t *testing.T) {

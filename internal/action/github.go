@@ -68,10 +68,27 @@ var ErrForbidden = errors.New("forbidden by GitHub")
 // API; the catalog parser rejects larger files anyway.
 const maxCatalogFile = 16 << 20
 
-// NewGitHub returns a GitHub backed by go-github. apiURL is GITHUB_API_URL
-// (empty means https://api.github.com/); token may be empty.
+// NewGitHub returns a GitHub backed by go-github that retries with the
+// default GitHubRetry. apiURL is GITHUB_API_URL (empty means
+// https://api.github.com/); token may be empty.
 func NewGitHub(apiURL, token string, hc *http.Client) (GitHub, error) {
-	c := github.NewClient(hc)
+	return NewGitHubWith(apiURL, token, hc, GitHubRetry{})
+}
+
+// NewGitHubWith is NewGitHub with a retry policy.
+func NewGitHubWith(apiURL, token string, hc *http.Client, retry GitHubRetry) (GitHub, error) {
+	var rc http.Client
+	if hc != nil {
+		rc = *hc
+	}
+	base := rc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	// Under go-github's auth transport: a retry resends the request it
+	// already authorised, and the token stays out of this layer.
+	rc.Transport = &retryTransport{base: base, policy: retry.withDefaults()}
+	c := github.NewClient(&rc)
 	if token != "" {
 		c = c.WithAuthToken(token)
 	}
@@ -201,19 +218,45 @@ func apiError(what string, err error) error {
 		if msg == "" {
 			msg = http.StatusText(er.Response.StatusCode)
 		}
+		msg += waitNote(er.Response)
 		switch er.Response.StatusCode {
 		case http.StatusNotFound:
 			return fmt.Errorf("%s: %w (%s)", what, ErrNotFound, msg)
 		case http.StatusForbidden:
 			return fmt.Errorf("%s: %w (%s)", what, ErrForbidden, msg)
 		}
-		return fmt.Errorf("%s: GitHub answered %d: %s", what, er.Response.StatusCode, msg)
+		return fmt.Errorf("%s: GitHub answered %d%s: %s", what, er.Response.StatusCode, attemptsNote(er.Response), msg)
 	}
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return fmt.Errorf("%s: %w (rate limited: %s)", what, ErrForbidden, rl.Message)
 	}
+	var abuse *github.AbuseRateLimitError
+	if errors.As(err, &abuse) && abuse.Response != nil {
+		return fmt.Errorf("%s: %w (secondary rate limit: %s%s)", what, ErrForbidden, abuse.Message, waitNote(abuse.Response))
+	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// attemptsNote says how many requests a failed call sent, when it was
+// retried.
+func attemptsNote(resp *http.Response) string {
+	if n := resp.Header.Get(attemptsHeader); n != "" {
+		return " after " + n + " attempts"
+	}
+	return ""
+}
+
+// waitNote names the wait a rate limit asked for that was longer than the
+// client waits, so the user knows when a rerun can work.
+func waitNote(resp *http.Response) string {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return ""
+	}
+	if d, ok := retryAfter(resp); ok {
+		return fmt.Sprintf("; GitHub asks to wait %d s before retrying, longer than the action waits: rerun the job later", int(d.Seconds()))
+	}
+	return ""
 }
 
 var errTooLarge = errors.New("response too large")

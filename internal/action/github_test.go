@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // apiPrefix mounts the fake API below a path, as go-github's own tests do,
@@ -33,9 +34,12 @@ type fakeGitHub struct {
 	nextID   int64
 	prs      map[string][]PullRequest // commit sha -> pull requests
 
-	login          string // "" answers GET /user with 403, like GITHUB_TOKEN
-	readOnly       bool   // comment writes answer 403, like a fork's token
-	failFiles      int    // status for the files list (0 = serve)
+	login     string // "" answers GET /user with 403, like GITHUB_TOKEN
+	readOnly  bool   // comment writes answer 403, like a fork's token
+	failFiles int    // status for the files list (0 = serve)
+	// fault, when set, sees every request first and answers it itself
+	// by returning true.
+	fault          func(w http.ResponseWriter, r *http.Request) bool
 	requests       []fakeRequest
 	commentsWrites int
 }
@@ -77,7 +81,11 @@ func (f *fakeGitHub) record(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		f.mu.Lock()
 		f.requests = append(f.requests, fakeRequest{r.Method, r.URL.Path, r.URL.RawQuery, string(body), r.Header.Get("Authorization")})
+		fault := f.fault
 		f.mu.Unlock()
+		if fault != nil && fault(w, r) {
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -336,7 +344,77 @@ func TestGitHubClient(t *testing.T) {
 	}
 
 	f.failFiles = http.StatusBadGateway
+	gh, err = NewGitHubWith(f.URL(), "ghs_token", nil, GitHubRetry{Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := gh.PullRequestFiles(ctx, "acme", "catalog", 3); err == nil || !strings.Contains(err.Error(), "502") {
 		t.Errorf("PullRequestFiles on 502: error = %v, want one naming the status", err)
+	}
+}
+
+// failTimes makes the first n requests (every one if n is 0) whose method
+// is method and whose path contains part answer status with header.
+func (f *fakeGitHub) failTimes(method, part string, n, status int, header map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	served := 0
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if r.Method != method || !strings.Contains(r.URL.Path, part) || (n > 0 && served >= n) {
+			return false
+		}
+		served++
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		msg := http.StatusText(status)
+		doc := "https://docs.github.com/rest"
+		if status == http.StatusForbidden || status == http.StatusTooManyRequests {
+			msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+			doc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+		}
+		writeJSON(w, status, map[string]string{"message": msg, "documentation_url": doc})
+		return true
+	}
+}
+
+// TestGitHubFaultCancelStopsRetries: a cancelled context ends the retries at
+// once, whether it was cancelled before the wait or during it; the real
+// timer is used, so a retry loop that ignored the context would take
+// seconds and send more requests.
+func TestGitHubFaultCancelStopsRetries(t *testing.T) {
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprintf("during_wait=%v", during), func(t *testing.T) {
+			f := newFakeGitHub(t)
+			f.failTimes("GET", "/pulls/3/files", 0, http.StatusBadGateway, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if during {
+				time.AfterFunc(100*time.Millisecond, cancel)
+			} else {
+				inner := f.fault
+				f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+					cancel() // before the 502 reaches the client
+					return inner(w, r)
+				}
+			}
+			gh, err := NewGitHubWith(f.URL(), "ghs_token", nil, GitHubRetry{Backoff: func(int) time.Duration { return 10 * time.Second }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = gh.PullRequestFiles(ctx, "acme", "catalog", 3)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error = %v, want context.Canceled", err)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("took %s after the cancel", el)
+			}
+			if n := f.countRequests("GET", "/pulls/3/files"); n != 1 {
+				t.Errorf("%d requests, want 1: a cancelled call was retried", n)
+			}
+		})
 	}
 }
