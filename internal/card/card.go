@@ -23,8 +23,13 @@ const DefaultEndpoint = "https://huggingface.co"
 
 // File is one mirrored file as the card's file table lists it.
 type File struct {
-	Path   string
-	Size   int64
+	Path string
+	Size int64
+	// OID is the file's git object id at the copied commit: the blob id of a
+	// regular file, the pointer's blob id of an LFS file. The card records it
+	// so a later run can tell, without reading the file, that a recorded
+	// sha256 belongs to the same bytes (see Recorded).
+	OID    string
 	SHA256 string
 	// Tensors is the header summary of a safetensors file, nil for other
 	// files (or a safetensors file whose header could not be read).
@@ -75,6 +80,21 @@ type provBlock struct {
 	CatalogKey     string `yaml:"catalog_key,omitempty"`
 	LicenseSource  string `yaml:"license_source,omitempty"`
 	ExtractedWith  string `yaml:"extracted_with"`
+	// Files repeats the file table for machines: a republish reuses an
+	// entry whose oid still matches instead of reading the file again.
+	Files []fileMeta `yaml:"files,omitempty"`
+}
+
+// fileMeta is one file of the foxlight block. Tensors, DTypes and Params
+// are set only for a safetensors file whose header was summarised.
+type fileMeta struct {
+	Path    string   `yaml:"path"`
+	Size    int64    `yaml:"size"`
+	OID     string   `yaml:"oid,omitempty"`
+	SHA256  string   `yaml:"sha256,omitempty"`
+	Tensors *int     `yaml:"tensors,omitempty"`
+	DTypes  []string `yaml:"dtypes,omitempty,flow"`
+	Params  *int64   `yaml:"params,omitempty"`
 }
 
 // Render produces the card for f. Same facts, same bytes: files are sorted by
@@ -114,6 +134,14 @@ func Render(f Facts) []byte {
 			CatalogKey:     f.CatalogKey,
 			ExtractedWith:  "skulk-weights " + version,
 		},
+	}
+	for _, file := range files {
+		m := fileMeta{Path: file.Path, Size: file.Size, OID: file.OID, SHA256: file.SHA256}
+		if t := file.Tensors; t != nil {
+			n, p := t.Tensors, t.Params
+			m.Tensors, m.DTypes, m.Params = &n, t.DTypes, &p
+		}
+		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
 	}
 	if lic.ID != "" {
 		fm.License = lic.ID

@@ -30,12 +30,12 @@ func baseFacts() Facts {
 		ToolVersion: "v0.3.0",
 		License:     License{ID: "other", Name: "modified-mit", Link: "https://github.com/moonshotai/Kimi-K2.5/blob/main/LICENSE", From: "third-party/Kimi-K2.5-vision-encoder"},
 		Files: []File{
-			{Path: "vision/model-00002-of-00002.safetensors", Size: 268435456, SHA256: strings.Repeat("b1", 32),
+			{Path: "vision/model-00002-of-00002.safetensors", OID: strings.Repeat("2b", 20), Size: 268435456, SHA256: strings.Repeat("b1", 32),
 				Tensors: &safetensors.Summary{Tensors: 8, DTypes: []string{"BF16"}, Params: 134217600}},
-			{Path: "config.json", Size: 1432, SHA256: strings.Repeat("0c", 32)},
-			{Path: "vision/model-00001-of-00002.safetensors", Size: 536870912, SHA256: strings.Repeat("a7", 32),
+			{Path: "config.json", OID: strings.Repeat("3c", 20), Size: 1432, SHA256: strings.Repeat("0c", 32)},
+			{Path: "vision/model-00001-of-00002.safetensors", OID: strings.Repeat("1a", 20), Size: 536870912, SHA256: strings.Repeat("a7", 32),
 				Tensors: &safetensors.Summary{Tensors: 17, DTypes: []string{"BF16", "F32"}, Params: 268431360}},
-			{Path: "vision/model.safetensors.index.json", Size: 2811, SHA256: strings.Repeat("e4", 32)},
+			{Path: "vision/model.safetensors.index.json", OID: strings.Repeat("4d", 20), Size: 2811, SHA256: strings.Repeat("e4", 32)},
 		},
 	}
 }
@@ -120,6 +120,10 @@ func TestRenderFrontMatterRoundTrip(t *testing.T) {
 		t.Errorf("LicenseFrom(rendered) = %+v, %v; want %+v", lic, ok, want)
 	}
 	fox, _ := meta["foxlight"].(map[string]any)
+	if files, _ := fox["files"].([]any); len(files) != len(f.Files) {
+		t.Errorf("foxlight files = %v, want %d entries", fox["files"], len(f.Files))
+	}
+	delete(fox, "files") // TestRecordedRoundTrip reads them back
 	wantFox := map[string]any{
 		"artifact_type": "vision-sidecar", "source_repo": f.SourceRepo, "source_revision": srcSHA,
 		"target_model": f.TargetModel, "catalog_key": "0123", "license_source": f.SourceRepo,
@@ -158,7 +162,7 @@ func TestRenderEscapesRepoStrings(t *testing.T) {
 	if strings.Contains(body, "\n## Injected") || strings.Contains(out, "(javascript:") || strings.Contains(out, "license_link") {
 		t.Fatalf("repo string broke out of its place:\n%s", out)
 	}
-	if strings.Count(out, "<img") != strings.Count(out, `\<img`) || strings.Contains(out, "](http://evil)") {
+	if strings.Count(body, "<img") != strings.Count(body, `\<img`) || strings.Contains(body, "](http://evil)") {
 		t.Fatalf("markup from a path survived:\n%s", out)
 	}
 	// Every file row still has exactly the table's 7 unescaped pipes.

@@ -244,8 +244,8 @@ func TestFirstMirrorThenNoop(t *testing.T) {
 	if n := after.BytesReceived - before.BytesReceived; n > 4096 {
 		t.Errorf("no-op republish sent %d bytes to the hub", n)
 	}
-	// Served bytes are the two small files and the three shards' headers:
-	// no weight data.
+	// Served bytes are the listings and the card, whose files list stands
+	// in for the small files and the shards' headers: no weight data.
 	if n := after.BytesServed - before.BytesServed; n > 64<<10 {
 		t.Errorf("no-op republish downloaded %d bytes", n)
 	}

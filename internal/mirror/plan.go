@@ -18,8 +18,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
 // Defaults for the source limits; flags override them.
@@ -98,6 +100,9 @@ type Plan struct {
 	source   []hub.TreeEntry          // managed source files at SourceSHA
 	cardData map[string]any           // the source card's front matter at SourceSHA
 	sidecar  map[string]hub.TreeEntry // sidecar files at SidecarHead
+	// known holds, for unchanged files, what the sidecar's card recorded
+	// about them: their sha256 and header summary need no reading.
+	known map[string]card.File
 }
 
 // Managed reports whether p is one of the kinds a vision sidecar mirrors:
@@ -152,12 +157,13 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A file a publish would refuse is refused here too, so a pull
-	// request's plan shows it before the merge.
-	if _, err := checkHeaders(ctx, &opts, p); err != nil {
+	if err := planSidecar(ctx, &opts, p); err != nil {
 		return nil, err
 	}
-	if err := planSidecar(ctx, &opts, p); err != nil {
+	// A file a publish would refuse is refused here too, so a pull
+	// request's plan shows it before the merge.
+	reuseCard(ctx, &opts, p, nil)
+	if err := checkHeaders(ctx, &opts, p, map[string]*safetensors.Summary{}); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -304,6 +310,62 @@ func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 		p.Prune = append(p.Prune, a)
 	}
 	return nil
+}
+
+// maxCardRead bounds the bytes of the sidecar's card read back: enough for
+// any front matter card.FrontMatter accepts.
+const maxCardRead = card.MaxFrontMatter + 64<<10
+
+// reuseCard reads the card at the sidecar head (one request; none when the
+// sidecar has no README.md) and fills p.known with the entries of its
+// foxlight files list that describe a source file the sidecar already holds
+// unchanged: same path, size and git oid as the source at the pinned sha,
+// and, for an LFS file, a recorded sha256 equal to its LFS oid; a
+// safetensors file must also carry its header summary. Everything else, and
+// everything when the card is missing or cannot be parsed, is read from the
+// source as before: the card is trusted only for bytes it was written for.
+func reuseCard(ctx context.Context, opts *Options, p *Plan, prog *progress) {
+	p.known = map[string]card.File{}
+	d, ok := p.sidecar["README.md"]
+	if !ok || p.SidecarHead == "" || d.LFS != nil {
+		return
+	}
+	logf := func(format string, a ...any) {
+		if prog != nil {
+			prog.logf(format, a...)
+		}
+	}
+	f, err := opts.Dest.Open(ctx, p.SidecarRepo, p.SidecarHead, "README.md", 0)
+	if err != nil {
+		logf("reading the card of %s: %s; reading every file instead", p.SidecarRepo, opts.Dest.Redact(err.Error()))
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCardRead))
+	f.Close()
+	if err != nil {
+		logf("reading the card of %s: %s; reading every file instead", p.SidecarRepo, opts.Dest.Redact(err.Error()))
+		return
+	}
+	rec, err := card.Recorded(b)
+	if err != nil {
+		logf("the card of %s cannot be parsed (%v); reading every file instead", p.SidecarRepo, err)
+		return
+	}
+	for _, s := range p.source {
+		r, ok := rec[s.Path]
+		d, held := p.sidecar[s.Path]
+		switch {
+		case !ok || !held || !sameContent(s, d):
+		case r.Size != s.Size || r.OID != s.OID:
+		case s.LFS != nil && r.SHA256 != s.LFS.OID:
+		case strings.HasSuffix(s.Path, ".safetensors") && r.Tensors == nil:
+		default:
+			if !strings.HasSuffix(s.Path, ".safetensors") {
+				r.Tensors = nil
+			}
+			p.known[s.Path] = r
+		}
+	}
 }
 
 // sameContent compares a source and a sidecar entry: sha256 and size for LFS

@@ -79,33 +79,40 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	prog.logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
-	headers, err := checkHeaders(ctx, &opts, p)
-	if err != nil {
-		return nil, err
-	}
 	lic, fallback := findLicense(ctx, &opts, p, prog)
+	// headers keeps the header summaries read so far across re-plans.
+	headers := map[string]*safetensors.Summary{}
+	prepare := func() error {
+		if err := planSidecar(ctx, &opts, p); err != nil {
+			return err
+		}
+		reuseCard(ctx, &opts, p, prog)
+		return checkHeaders(ctx, &opts, p, headers)
+	}
 
 	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}}
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
 	for attempt := 0; ; attempt++ {
-		if err := planSidecar(ctx, &opts, p); err != nil {
+		// Headers are checked before anything is written, the sidecar
+		// repo included.
+		if err := prepare(); err != nil {
 			return nil, err
 		}
 		if p.SidecarHead == "" {
 			if err := ensureRepo(ctx, &opts, p.SidecarRepo, prog); err != nil {
 				return nil, err
 			}
-			if err := planSidecar(ctx, &opts, p); err != nil {
+			if err := prepare(); err != nil {
 				return nil, err
 			}
 		}
-		prog.logf("plan against %s@%s: copy %d (%s), unchanged %d, prune %d",
-			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.Prune))
+		prog.logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
+			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.known), len(p.Prune))
 
-		// Regular files are small: fetch them all (the card lists their
-		// sha256) before asking for write access with the card's bytes.
+		// Regular files are small: fetch those the card does not describe
+		// (it lists their sha256) before asking for write access.
 		if err := c.fetchRegular(ctx); err != nil {
 			return nil, abortErr(err)
 		}
@@ -279,7 +286,7 @@ func (c *copier) fetchRegular(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Jobs)
 	for _, s := range c.p.source {
-		if s.LFS != nil || c.done[s.Path] != nil {
+		if _, ok := c.p.known[s.Path]; ok || s.LFS != nil || c.done[s.Path] != nil {
 			continue
 		}
 		g.Go(func() error { return c.copyRegular(gctx, s) })
@@ -288,16 +295,18 @@ func (c *copier) fetchRegular(ctx context.Context) error {
 }
 
 // checkHeaders reads the header of every safetensors file at the pinned sha
-// (two small ranged GETs each) before anything is written. A file whose
-// header lies about its length or its tensors is not one a runtime can load;
-// mirroring it would publish a broken sidecar, so the run is refused.
-func checkHeaders(ctx context.Context, opts *Options, p *Plan) (map[string]*safetensors.Summary, error) {
+// (two small ranged GETs each) that neither out nor the sidecar's card
+// already describes, before anything is written, and adds it to out. A file
+// whose header lies about its length or its tensors is not one a runtime
+// can load; mirroring it would publish a broken sidecar, so the run is
+// refused. A file the card describes is one the sidecar already holds with
+// the same bytes, so it passed this check when it was copied.
+func checkHeaders(ctx context.Context, opts *Options, p *Plan, out map[string]*safetensors.Summary) error {
 	var mu sync.Mutex
-	out := map[string]*safetensors.Summary{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
 	for _, s := range p.source {
-		if !strings.HasSuffix(s.Path, ".safetensors") {
+		if _, ok := p.known[s.Path]; ok || out[s.Path] != nil || !strings.HasSuffix(s.Path, ".safetensors") {
 			continue
 		}
 		g.Go(func() error {
@@ -314,7 +323,7 @@ func checkHeaders(ctx context.Context, opts *Options, p *Plan) (map[string]*safe
 			return nil
 		})
 	}
-	return out, g.Wait()
+	return g.Wait()
 }
 
 // facts gathers the model card's facts; safetensors files whose bytes did
@@ -329,7 +338,11 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Jobs)
 	for i, s := range c.p.source {
-		files[i] = card.File{Path: s.Path, Size: s.Size}
+		files[i] = card.File{Path: s.Path, Size: s.Size, OID: s.OID}
+		if k, ok := c.p.known[s.Path]; ok {
+			files[i].SHA256, files[i].Tensors = k.SHA256, k.Tensors
+			continue
+		}
 		if s.LFS != nil {
 			files[i].SHA256 = s.LFS.OID
 		} else if cp := c.done[s.Path]; cp != nil {
