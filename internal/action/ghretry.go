@@ -88,7 +88,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.base.RoundTrip(req)
 		wait, reason, retry := t.decide(resp, err, attempt)
-		if !retry || attempt >= t.policy.Attempts || ctx.Err() != nil {
+		if retry && attempt < t.policy.Attempts && ctx.Err() != nil {
+			// The run was cancelled while this attempt failed: say so,
+			// rather than report a failure we would have retried.
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, ctx.Err()
+		}
+		if !retry || attempt >= t.policy.Attempts {
 			if err != nil {
 				if attempt > 1 && ctx.Err() == nil {
 					err = &attemptsError{n: attempt, err: err}
