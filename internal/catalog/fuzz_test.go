@@ -23,18 +23,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, problems := Parse("f.yaml", data, BuiltinSource())
-		// YAML breaks lines at CR, LF, NEL, LS and PS; count them all.
-		lines := 1
-		for _, b := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
-			lines += strings.Count(string(data), b)
-		}
+		checkProblemsInFile(t, "f.yaml", data, problems)
 		for i, p := range problems {
-			if p.Pos.File != "f.yaml" || p.Pos.Line < 1 || p.Pos.Col < 1 || p.Pos.Line > lines+1 || p.Message == "" {
-				t.Fatalf("problem outside the file (%d lines): %q", lines, p)
-			}
-			if s := p.String(); strings.ContainsAny(s, "\n\r\u2028\u2029\u0085") {
-				t.Fatalf("problem spans lines: %q", s)
-			}
 			if i > 0 && less(p, problems[i-1]) {
 				t.Fatalf("problems not sorted: %q before %q", problems[i-1], p)
 			}
@@ -49,6 +39,25 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse is not deterministic")
 		}
 	})
+}
+
+// checkProblemsInFile fails t unless every problem names file, points inside
+// data and prints on one line.
+func checkProblemsInFile(t *testing.T, file string, data []byte, problems []Problem) {
+	t.Helper()
+	// YAML breaks lines at CR, LF, NEL, LS and PS; count them all.
+	lines := 1
+	for _, b := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+		lines += strings.Count(string(data), b)
+	}
+	for _, p := range problems {
+		if p.Pos.File != file || p.Pos.Line < 1 || p.Pos.Col < 1 || p.Pos.Line > lines+1 || p.Message == "" {
+			t.Fatalf("problem outside the file (%d lines): %q", lines, p)
+		}
+		if s := p.String(); strings.ContainsAny(s, "\n\r\u2028\u2029\u0085") {
+			t.Fatalf("problem spans lines: %q", s)
+		}
+	}
 }
 
 func less(a, b Problem) bool {
@@ -116,18 +125,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sources, problems := parseConfig("c.yaml", data)
-		lines := 1
-		for _, b := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
-			lines += strings.Count(string(data), b)
-		}
-		for _, p := range problems {
-			if p.Pos.File != "c.yaml" || p.Pos.Line < 1 || p.Pos.Col < 1 || p.Pos.Line > lines+1 || p.Message == "" {
-				t.Fatalf("problem outside the file (%d lines): %q", lines, p)
-			}
-			if s := p.String(); strings.ContainsAny(s, "\n\r\u2028\u2029\u0085") {
-				t.Fatalf("problem spans lines: %q", s)
-			}
-		}
+		checkProblemsInFile(t, "c.yaml", data, problems)
 		for _, s := range sources {
 			if s.Path == "" || s.Namespace == "" || s.HFOwner == "" {
 				t.Fatalf("incomplete source %+v", s)
