@@ -7,7 +7,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
+# Empty VERSION: the binary reports internal/cli/VERSION, the version of
+# the checked-out source (the runner builds this image from the action's tag).
+ARG VERSION=
 # Keep these flags in step with .ci/static-binary.sh, which proves the result
 # runs in an empty root directory.
 RUN CGO_ENABLED=0 GOOS=linux go build -trimpath \

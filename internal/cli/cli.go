@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,8 +22,24 @@ const (
 	ExitUsage   = 2 // the command line itself was wrong
 )
 
-// version is set at build time with -ldflags "-X ...internal/cli.version=v1.2.3".
-var version = "dev"
+// releaseVersion is the version of this source tree, bumped with each
+// release. It is what a build made without -ldflags reports, such as the
+// action's image built by the runner from a tagged checkout, so published
+// model cards name a real version.
+//
+//go:embed VERSION
+var releaseVersion string
+
+// version overrides releaseVersion when set at build time with
+// -ldflags "-X ...internal/cli.version=v1.2.3"; empty means "use the
+// release version".
+var version string
+
+func init() {
+	if version == "" {
+		version = strings.TrimSpace(releaseVersion)
+	}
+}
 
 // Env is everything a command may take from its process: standard streams,
 // environment variables and the working directory.
