@@ -2,18 +2,22 @@ package main
 
 import (
 	"bufio"
-	"context"
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
@@ -23,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // TestMain lets the test binary act as skulk-weights inside scripts.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"skulk-weights": func() { os.Exit(cli.Run(context.Background(), os.Args[1:], cli.OSEnv())) },
+		"skulk-weights": func() { os.Exit(run()) },
 	})
 }
 
@@ -53,6 +57,7 @@ func TestScripts(t *testing.T) {
 			"seed":    seedCmd,
 			"hubstat": hubstatCmd,
 			"gen":     genCmd,
+			"jsondoc": jsondocCmd,
 		},
 	})
 }
@@ -156,4 +161,127 @@ func genCmd(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(err)
 		}
 	}
+}
+
+// schemas compiles the JSON Schemas of the --json documents in schema/,
+// each under the $id it declares so their cross-references resolve
+// without a network.
+var schemas = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
+	files, err := filepath.Glob("schema/*.v1.json")
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no schemas in schema/: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	ids := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		id, _ := doc.(map[string]any)["$id"].(string)
+		if id == "" {
+			return nil, fmt.Errorf("%s has no $id", f)
+		}
+		if err := c.AddResource(id, doc); err != nil {
+			return nil, err
+		}
+		ids[strings.TrimSuffix(filepath.Base(f), ".v1.json")] = id
+	}
+	out := map[string]*jsonschema.Schema{}
+	for name, id := range ids {
+		sch, err := c.Compile(id)
+		if err != nil {
+			return nil, fmt.Errorf("compiling %s: %v", name, err)
+		}
+		out[name] = sch
+	}
+	return out, nil
+})
+
+// checkJSONDoc checks that data is exactly one JSON document, valid against
+// the schema called name, and returns it decoded.
+func checkJSONDoc(data []byte, name string) (any, error) {
+	all, err := schemas()
+	if err != nil {
+		return nil, err
+	}
+	sch := all[name]
+	if sch == nil {
+		return nil, fmt.Errorf("no schema %q in schema/", name)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("not a JSON document: %v\n%s", err, data)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("more than one JSON document, or text after it:\n%s", data)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	if err := sch.Validate(inst); err != nil {
+		return nil, fmt.Errorf("the document does not match schema/%s.v1.json: %v\n%s", name, err, data)
+	}
+	return doc, nil
+}
+
+// jsondocCmd checks the last command's stdout, as a program piping it into
+// a JSON parser would:
+//
+//	jsondoc SCHEMA [PATH=VALUE]...
+//
+// stdout must hold exactly one JSON document, valid against
+// schema/SCHEMA.v1.json. Each PATH (dot-separated keys and array indexes,
+// e.g. artifacts.0.status) must hold VALUE: a string, a number, true,
+// false, or null; PATH=? only checks that PATH exists.
+func jsondocCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: jsondoc SCHEMA [PATH=VALUE]...")
+	}
+	doc, err := checkJSONDoc([]byte(ts.ReadFile("stdout")), args[0])
+	ts.Check(err)
+	for _, a := range args[1:] {
+		path, want, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("jsondoc: %q is not PATH=VALUE", a)
+		}
+		got, found := lookupJSON(doc, path)
+		switch {
+		case !found:
+			ts.Fatalf("jsondoc: %s is absent", path)
+		case want == "?":
+		case fmt.Sprint(got) != want && !(got == nil && want == "null"):
+			ts.Fatalf("jsondoc: %s is %v, want %s", path, got, want)
+		}
+	}
+}
+
+// lookupJSON follows a dotted path of keys and indexes into a decoded
+// document.
+func lookupJSON(v any, path string) (any, bool) {
+	for _, k := range strings.Split(path, ".") {
+		switch t := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = t[k]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			v = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }

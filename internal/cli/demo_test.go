@@ -20,9 +20,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, &out, &errOut)
 	}
 	s := out.String()
-	steps := strings.Split(s, "== ")
-	if len(steps) != 5 {
-		t.Fatalf("want 4 steps, got %d:\n%s", len(steps)-1, s)
+	steps := strings.Split(s, "\n== ")
+	if len(steps) != 6 {
+		t.Fatalf("want 4 steps and the card, got %d parts:\n%s", len(steps)-1, s)
 	}
 	expect := []struct{ step, re string }{
 		{steps[1], `copied: +5 \(inline 2, multipart 1, stream 2\)`},
@@ -34,6 +34,11 @@ func TestDemo(t *testing.T) {
 		{steps[3], `pruned: +0`},
 		{steps[4], `pruned: +1`},
 		{steps[4], `copied: +0`},
+		// The card the demo committed, pinning the source's last commit.
+		{steps[5], `^the model card the demo committed`},
+		{steps[5], `\n  base_model: third-party/kimi-k2-5-vision\n`},
+		{steps[5], `\n    source_revision: [0-9a-f]{40}\n`},
+		{steps[5], `\n  license: other\n`},
 	}
 	for _, e := range expect {
 		if !regexp.MustCompile(e.re).MatchString(e.step) {

@@ -69,7 +69,7 @@ func TestDevhubUsage(t *testing.T) {
 		out  string
 	}{
 		{[]string{"devhub", "--help"}, ExitOK, "usage: skulk-weights devhub"},
-		{[]string{"devhub", "--nope"}, ExitUsage, "flag provided but not defined"},
+		{[]string{"devhub", "--nope"}, ExitUsage, "unknown flag --nope"},
 		{[]string{"devhub", "--token", "hf_x"}, ExitUsage, "TOKEN=SCOPES"},
 		{[]string{"devhub", "--token", "hf_x=admin:alice/*"}, ExitUsage, "want read:TARGET or write:TARGET"},
 		{[]string{"devhub", "--token", "abc=write:alice/*"}, ExitUsage, "must start with hf_"},

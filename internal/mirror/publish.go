@@ -14,6 +14,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -71,14 +72,14 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog := newProgress(opts.Progress, opts.Terminal, opts.ProgressEvery)
-	defer prog.close()
+	prog := progress.New(opts.Progress, opts.Terminal, opts.ProgressEvery, "copied")
+	defer prog.Close()
 
 	p, err := pinSource(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
-	prog.logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	prog.Logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
 	lic, fallback := findLicense(ctx, &opts, p, prog)
 	// headers keeps the header summaries read so far across re-plans.
 	headers := map[string]*safetensors.Summary{}
@@ -108,8 +109,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 				return nil, err
 			}
 		}
-		prog.logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
+		prog.Logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
 			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.known), len(p.Prune))
+		prog.SetTotal(len(p.Copy), p.CopyBytes)
 
 		// Regular files are small: fetch those the card does not describe
 		// (it lists their sha256) before asking for write access.
@@ -135,7 +137,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			if lost {
 				// An earlier commit whose answer was lost did land.
 				commit = p.SidecarHead
-				prog.logf("the commit whose answer was lost had landed: %s", commit)
+				prog.Logf("the commit whose answer was lost had landed: %s", commit)
 				break
 			}
 			res.UpToDate = true
@@ -171,12 +173,12 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		}
 		switch {
 		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
-			prog.logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
+			prog.Logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
 			continue
 		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
 			// parentCommit makes a resend safe: if the first commit landed,
 			// the head moved and the new plan shows it.
-			prog.logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
+			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
 			lost = true
 			continue
 		case errors.Is(err, hub.ErrForbidden):
@@ -201,14 +203,14 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if res.UpToDate {
 		res.Copied, res.Pruned = 0, 0
 	} else {
-		prog.logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
+		prog.Logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
 		if err := verify(ctx, &opts, p, commit); err != nil {
 			return res, err
 		}
 	}
 
 	if colDisabled {
-		prog.logf("collection filing disabled by SKULK_WEIGHTS_COLLECTION")
+		prog.Logf("collection filing disabled by SKULK_WEIGHTS_COLLECTION")
 	} else {
 		slug, err := fileCollection(ctx, &opts, p.SidecarRepo, colSlug)
 		if err != nil {
@@ -227,7 +229,7 @@ func abortErr(err error) error {
 
 // findLicense reads the license from the vision source's card at the pinned
 // sha, falling back to the entry's source_model card.
-func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (card.License, bool) {
+func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress.Reporter) (card.License, bool) {
 	if l, ok := card.LicenseFrom(p.cardData); ok {
 		l.From, l.Revision = p.SourceRepo, p.SourceSHA
 		return l, false
@@ -237,21 +239,21 @@ func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (c
 		if err == nil {
 			if l, ok := card.LicenseFrom(info.CardData); ok {
 				l.From, l.Revision = m, info.SHA
-				prog.logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
+				prog.Logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
 				return l, true
 			}
 		}
 	}
-	prog.logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
+	prog.Logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
 	return card.License{}, true
 }
 
 // ensureRepo creates the sidecar as a public model repo.
-func ensureRepo(ctx context.Context, opts *Options, repo string, prog *progress) error {
+func ensureRepo(ctx context.Context, opts *Options, repo string, prog *progress.Reporter) error {
 	err := opts.Dest.CreateRepo(ctx, repo, false)
 	switch {
 	case err == nil:
-		prog.logf("created %s", repo)
+		prog.Logf("created %s", repo)
 		return nil
 	case errors.Is(err, hub.ErrConflict):
 		return nil
@@ -365,7 +367,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 				if gctx.Err() != nil {
 					return gctx.Err()
 				}
-				c.prog.logf("%s: header not summarised: %v", s.Path, err)
+				c.prog.Logf("%s: header not summarised: %v", s.Path, err)
 				return nil
 			}
 			files[i].Tensors = sum

@@ -1,0 +1,165 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Token is a Hub token and where it was found. Source names a variable or
+// a file, never the value, so it may be shown.
+type Token struct {
+	Value  string
+	Source string // "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN" or the token file's path; "" without a token
+}
+
+// maxTokenFile bounds what is read of a token file: a token is under a
+// hundred bytes, so anything near this is not one.
+const maxTokenFile = 64 << 10
+
+// TokenFromEnv finds the token as huggingface_hub's get_token does
+// (utils/_auth.py, constants.py): HF_TOKEN, else the legacy
+// HUGGING_FACE_HUB_TOKEN, else the file at HF_TOKEN_PATH, else
+// $HF_HOME/token, where HF_HOME defaults to $XDG_CACHE_HOME/huggingface and
+// then ~/.cache/huggingface. Values are cleaned the same way: line breaks
+// removed, surrounding white space trimmed, and an empty result means no
+// token. A missing file means no token; a file that cannot be read is an
+// error.
+func TokenFromEnv(getenv func(string) string) (Token, error) {
+	name := "HF_TOKEN"
+	v := getenv(name)
+	if v == "" {
+		name = "HUGGING_FACE_HUB_TOKEN"
+		v = getenv(name)
+	}
+	if t := cleanToken(v); t != "" {
+		return Token{Value: t, Source: name}, nil
+	}
+	path := TokenPath(getenv)
+	if path == "" {
+		return Token{}, nil
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return Token{}, nil
+	case err != nil:
+		return Token{}, fmt.Errorf("reading the token file: %w", err)
+	case !fi.Mode().IsRegular():
+		return Token{}, fmt.Errorf("reading the token file: %s is not a regular file", path)
+	case fi.Size() > maxTokenFile:
+		return Token{}, fmt.Errorf("reading the token file: %s is %d bytes, too large to hold a token", path, fi.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Token{}, fmt.Errorf("reading the token file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile))
+	if err != nil {
+		return Token{}, fmt.Errorf("reading the token file %s: %w", path, err)
+	}
+	if t := cleanToken(string(b)); t != "" {
+		return Token{Value: t, Source: path}, nil
+	}
+	return Token{}, nil
+}
+
+// TokenPath is the token file the official clients read: HF_TOKEN_PATH,
+// else $HF_HOME/token, with ~ and $VARIABLES expanded as Python's
+// expanduser and expandvars do. It is "" when no home directory is known.
+func TokenPath(getenv func(string) string) string {
+	if p := getenv("HF_TOKEN_PATH"); p != "" {
+		return expandPath(p, getenv)
+	}
+	home := getenv("HF_HOME")
+	if home == "" {
+		cache := getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			if getenv("HOME") == "" {
+				return ""
+			}
+			cache = filepath.Join("~", ".cache")
+		}
+		home = filepath.Join(cache, "huggingface")
+	}
+	return filepath.Join(expandPath(home, getenv), "token")
+}
+
+// expandPath expands a leading ~ to HOME and $NAME or ${NAME} to its value;
+// unset variables are left as written, as Python's expandvars does.
+func expandPath(p string, getenv func(string) string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h := getenv("HOME"); h != "" {
+			p = h + p[1:]
+		}
+	}
+	return os.Expand(p, func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return "${" + name + "}"
+	})
+}
+
+func cleanToken(s string) string {
+	s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
+	return strings.TrimSpace(s)
+}
+
+// ErrBadEndpoint is matched by every error ParseEndpoint returns.
+var ErrBadEndpoint = errors.New("bad HF_ENDPOINT")
+
+// ParseEndpoint checks an HF_ENDPOINT value and returns it without
+// trailing slashes; empty means DefaultEndpoint. A value that is not an
+// absolute http:// or https:// URL with a host fails at once, rather than
+// as a network error retried for half a minute. The error quotes the value
+// with any user:password@ part hidden.
+func ParseEndpoint(raw string) (string, error) {
+	v := strings.TrimRight(strings.TrimSpace(raw), "/")
+	if v == "" {
+		return DefaultEndpoint, nil
+	}
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: %q is not a Hub URL: %s (for example https://huggingface.co or http://127.0.0.1:8990)", ErrBadEndpoint, hideUserinfo(v), why)
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return bad("it does not parse as a URL")
+	case u.Scheme == "":
+		return bad("it has no scheme; start it with https:// or http://")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return bad(fmt.Sprintf("the scheme is %s; use https:// or http://", u.Scheme))
+	case u.Opaque != "" || u.Host == "":
+		return bad("it names no host")
+	case u.Port() == "" && strings.HasSuffix(u.Host, ":"):
+		return bad("the port is empty")
+	case u.RawQuery != "" || u.Fragment != "" || strings.Contains(v, "?") || strings.Contains(v, "#"):
+		return bad("it has a query or fragment")
+	case strings.ContainsAny(v, " \t\r\n\\"):
+		return bad("it contains white space or a backslash")
+	}
+	return v, nil
+}
+
+// hideUserinfo masks a user:password@ part of a URL-like string.
+func hideUserinfo(s string) string {
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 {
+		start = i + 3
+	}
+	end := len(s)
+	if j := strings.IndexAny(s[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
+		return s[:start] + "***" + s[start+at:]
+	}
+	return s
+}
