@@ -121,7 +121,7 @@ var ErrBadEndpoint = errors.New("bad HF_ENDPOINT")
 // as a network error retried for half a minute. The error quotes the value
 // with any user:password@ part hidden.
 func ParseEndpoint(raw string) (string, error) {
-	v := strings.TrimRight(strings.TrimSpace(raw), "/")
+	v := strings.TrimSpace(raw)
 	if v == "" {
 		return DefaultEndpoint, nil
 	}
@@ -132,7 +132,7 @@ func ParseEndpoint(raw string) (string, error) {
 	switch {
 	case err != nil:
 		return bad("it does not parse as a URL")
-	case u.Scheme == "":
+	case u.Scheme == "" || !strings.Contains(v, "://"):
 		return bad("it has no scheme; start it with https:// or http://")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return bad(fmt.Sprintf("the scheme is %s; use https:// or http://", u.Scheme))
@@ -145,7 +145,7 @@ func ParseEndpoint(raw string) (string, error) {
 	case strings.ContainsAny(v, " \t\r\n\\"):
 		return bad("it contains white space or a backslash")
 	}
-	return v, nil
+	return strings.TrimRight(v, "/"), nil
 }
 
 // hideUserinfo masks a user:password@ part of a URL-like string.
