@@ -39,6 +39,7 @@ func completionSetup(*flag.FlagSet) runner {
 		case "zsh":
 			fmt.Fprintln(env.Stdout, "#compdef skulk-weights")
 			fmt.Fprintln(env.Stdout, "# zsh completion for skulk-weights: the bash script through bashcompinit.")
+			fmt.Fprintln(env.Stdout, "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit -u }")
 			fmt.Fprintln(env.Stdout, "autoload -U +X bashcompinit && bashcompinit")
 			writeBashCompletion(env.Stdout)
 		case "fish":
