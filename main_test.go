@@ -4,28 +4,40 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
 
+// asMain makes the test binary run as skulk-weights itself, through main's
+// own wiring (signals included), for tests that start it as a process.
+const asMain = "SKULK_WEIGHTS_TEST_AS_MAIN"
+
 // TestMain lets the test binary act as skulk-weights inside scripts.
 func TestMain(m *testing.M) {
+	if os.Getenv(asMain) == "1" {
+		os.Exit(run())
+	}
 	testscript.Main(m, map[string]func(){
 		"skulk-weights": func() { os.Exit(run()) },
 	})
@@ -284,4 +296,77 @@ func lookupJSON(v any, path string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// TestInterruptExits130 sends a real SIGINT to a publish that is waiting on
+// the hub: the process stops at once, says it was interrupted, prints its
+// --json document with that status, and exits 130.
+func TestInterruptExits130(t *testing.T) {
+	h, err := devhub.New(devhub.WithToken(scriptToken, "write:FoxlightAI/*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer h.Close()
+	defer srv.Close()
+	if err := h.CreateRepo("third-party/kimi-k2-5-vision", devhub.RepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := safetensors.NewSizedGenerator(1, 100000, "BF16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.CommitFiles("third-party/kimi-k2-5-vision", "main", "seed", []devhub.SeedFile{{Path: "model.safetensors", Content: g}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The write check holds the publish until the test lets it go.
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h.AddFault(devhub.Fault{Route: "preupload", Kind: devhub.FaultNone, Before: func() {
+		once.Do(func() { close(reached) })
+		select {
+		case <-release:
+		case <-time.After(time.Minute):
+		}
+	}})
+	defer close(release)
+
+	cmd := exec.Command(os.Args[0], "publish", "--model", "foxlight/kimi-k2-5-full-q4-k", "--artifact", "vision", "--json")
+	cmd.Env = append(os.Environ(), asMain+"=1", "HF_ENDPOINT="+srv.URL, "HF_TOKEN="+scriptToken, "HOME="+t.TempDir())
+	cmd.Dir = t.TempDir()
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("the publish never reached the write check:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("exit: %v, want status 130\nstderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "skulk-weights: publishing the vision sidecar of foxlight/kimi-k2-5-full-q4-k: interrupted; nothing was committed") {
+		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	}
+	doc, err := checkJSONDoc([]byte(stdout.String()), "publish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := lookupJSON(doc, "status"); st != "interrupted" {
+		t.Errorf("status %v, want interrupted", st)
+	}
+	if code, _ := lookupJSON(doc, "error.exit_code"); fmt.Sprint(code) != "130" {
+		t.Errorf("error.exit_code %v, want 130", code)
+	}
+	if h.Stats().Commits["FoxlightAI/kimi-k2-5-vision"] > 1 {
+		t.Errorf("an interrupted publish committed")
+	}
 }

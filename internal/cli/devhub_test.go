@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
@@ -82,5 +87,92 @@ func TestDevhubUsage(t *testing.T) {
 		if code != tc.code || !strings.Contains(out.String()+errb.String(), tc.out) {
 			t.Errorf("%v: exit %d (want %d), output %q lacks %q", tc.args, code, tc.code, out.String()+errb.String(), tc.out)
 		}
+	}
+}
+
+// TestDevhubSeed starts devhub with --seed and checks that the repo is
+// there, through the Hub protocol, before the first line is printed: its
+// files byte for byte, binary ones in LFS; the seed token is never shown
+// and does not outlive the seeding's scope.
+func TestDevhubSeed(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"model.safetensors": "\x08\x00\x00\x00\x00\x00\x00\x00{}      " + strings.Repeat("\x00\x01", 1000),
+		"config.json":       `{"model_type": "moonvit"}` + "\n",
+		"sub/README.md":     "# hi\n",
+	}
+	for p, b := range files {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"devhub", "--seed", "third-party/vis=" + dir, "--token", "hf_dev=write:FoxlightAI/*"}, Env{Stdout: pw, Stderr: &stderr})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v (stderr %s)", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimPrefix(strings.TrimSpace(line), "devhub listening on ")
+	c := hub.New(base, "")
+	tree, err := c.ListTree(ctx, "third-party/vis", "main")
+	if err != nil {
+		t.Fatalf("tree: %v (stderr %s)", err, stderr.String())
+	}
+	lfs := map[string]bool{}
+	for _, e := range tree {
+		lfs[e.Path] = e.LFS != nil
+	}
+	if !lfs["model.safetensors"] || lfs["config.json"] || len(tree) != 5 { // with .gitattributes and sub/
+		t.Errorf("tree: %+v", tree)
+	}
+	for p, want := range files {
+		f, err := c.Open(ctx, "third-party/vis", "main", p, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(f)
+		f.Close()
+		if string(got) != want {
+			t.Errorf("%s differs", p)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^devhub: seeded third-party/vis from .*: 3 files \(1 in LFS\) at [0-9a-f]{40}$`).MatchString(stderr.String()) {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if strings.Contains(stderr.String()+line, "hf_seed_") {
+		t.Errorf("the seed token shows: %s", stderr.String())
+	}
+	// The user's token writes only what --token says.
+	if err := hub.New(base, "hf_dev").CreateRepo(ctx, "third-party/other", false); !errors.Is(err, hub.ErrForbidden) {
+		t.Errorf("hf_dev created a third-party repo: %v", err)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// TestDevhubSeedErrors: a malformed --seed is a usage error, a missing
+// directory fails before the first line.
+func TestDevhubSeedErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"devhub", "--seed", "nodir"}, Env{Stdout: &out, Stderr: &errb}); code != ExitUsage ||
+		!strings.Contains(errb.String(), `invalid value "nodir" for --seed: want REPO=DIR`) {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := Run(context.Background(), []string{"devhub", "--seed", "a/b=" + filepath.Join(t.TempDir(), "missing")}, Env{Stdout: &out, Stderr: &errb})
+	if code != ExitFailure || out.Len() != 0 || !strings.Contains(errb.String(), "skulk-weights devhub: seeding a/b from ") {
+		t.Errorf("exit %d, stdout %q, stderr %s", code, out.String(), errb.String())
 	}
 }
