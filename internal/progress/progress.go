@@ -174,7 +174,7 @@ func (r *Reporter) overall() string {
 	bps := rate(done, elapsed)
 	eta := "--"
 	if left := r.totalBytes - done; bps > 0 && left >= 0 {
-		eta = (time.Duration(float64(left)/float64(bps)) * time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(left) / float64(bps) * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("total %d/%d files, %s/%s, %s/s, ETA %s",
 		r.doneFiles, r.totalFiles, HumanBytes(done), HumanBytes(r.totalBytes), HumanBytes(bps), eta)

@@ -206,3 +206,51 @@ func TestProgressRealTickerIsPeriodic(t *testing.T) {
 		t.Errorf("%d lines for %d chunks in %s with a 25ms interval:\n%s", lines, chunks, elapsed, out)
 	}
 }
+
+// TestProgressOverallLine: once the total is known, each tick starts with
+// an overall line (files done of the total, bytes, rate since the start,
+// time left at that rate); files sent whole (inline) are logged and
+// counted like streamed ones.
+func TestProgressOverallLine(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	clk := newFakeClock()
+	p := start(out, false, "copied", clk.now, clk.ticks, func() {})
+	p.SetTotal(3, 10<<20+1000)
+	p.Done("config.json", 1000, "inline")
+	if got := out.String(); got != "copied config.json (1000 B) [inline]\n" {
+		t.Fatalf("an inline file logged %q", got)
+	}
+	a := p.Begin("a.safetensors", 8<<20)
+	feed(a, 2<<20)
+	clk.advance(2 * time.Second)
+	clk.tick(t, out, "progress: total 1/3 files, 2.0 MiB/10.0 MiB, 1.0 MiB/s, ETA 8s\n"+
+		"progress: a.safetensors 2.0 MiB/8.0 MiB (25%) 1.0 MiB/s\n")
+	feed(a, 6<<20)
+	clk.advance(2 * time.Second)
+	p.Finish(a, "stream")
+	b := p.Begin("b.safetensors", 2<<20)
+	feed(b, 1<<20)
+	clk.advance(time.Second)
+	// 9 MiB in 5 s; 1 MiB left at 1.8 MiB/s.
+	clk.tick(t, out, "progress: total 2/3 files, 9.0 MiB/10.0 MiB, 1.8 MiB/s, ETA 1s\n"+
+		"progress: b.safetensors 1.0 MiB/2.0 MiB (50%) 1.0 MiB/s\n")
+	p.Close()
+}
+
+// TestProgressTerminalOverall: on a terminal the overall line leads the
+// status line.
+func TestProgressTerminalOverall(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	clk := newFakeClock()
+	p := start(out, true, "uploaded", clk.now, clk.ticks, func() {})
+	p.SetTotal(1, 4<<20)
+	a := p.Begin("a.bin", 4<<20)
+	feed(a, 1<<20)
+	clk.advance(time.Second)
+	clk.tick(t, out, "\r\033[Ktotal 0/1 files, 1.0 MiB/4.0 MiB, 1.0 MiB/s, ETA 3s | a.bin 1.0 MiB/4.0 MiB (25%) 1.0 MiB/s")
+	p.Finish(a, "lfs")
+	if !strings.HasSuffix(out.String(), "\r\033[Kuploaded a.bin (4.0 MiB) in 1s, 4.0 MiB/s [lfs]\n") {
+		t.Errorf("finish printed %q", out.String())
+	}
+	p.Close()
+}
