@@ -19,7 +19,7 @@ repository (GITHUB_REPOSITORY, GITHUB_WORKSPACE, GITHUB_API_URL) and the
 files for outputs and the step summary (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY).
 See action.yml for the inputs and outputs.
 `,
-	env:   []string{"INPUT_*, GITHUB_*", "SKULK_WEIGHTS_COLLECTION"},
+	env:   []string{"INPUT_*, GITHUB_*"},
 	setup: func(*flag.FlagSet) runner { return runAction },
 }
 
