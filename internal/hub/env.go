@@ -136,7 +136,7 @@ func ParseEndpoint(raw string) (string, error) {
 		return bad("it has no scheme; start it with https:// or http://")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return bad(fmt.Sprintf("the scheme is %s; use https:// or http://", u.Scheme))
-	case u.Opaque != "" || u.Host == "":
+	case u.Opaque != "" || u.Hostname() == "":
 		return bad("it names no host")
 	case u.Port() == "" && strings.HasSuffix(u.Host, ":"):
 		return bad("the port is empty")
