@@ -8,10 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,10 +69,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"seed":    seedCmd,
-			"hubstat": hubstatCmd,
-			"gen":     genCmd,
-			"jsondoc": jsondocCmd,
+			"seed":     seedCmd,
+			"hubstat":  hubstatCmd,
+			"gen":      genCmd,
+			"jsondoc":  jsondocCmd,
+			"freeport": freeportCmd,
+			"httpwait": httpwaitCmd,
 		},
 	})
 }
@@ -369,4 +374,48 @@ func TestInterruptExits130(t *testing.T) {
 	if h.Stats().Commits["FoxlightAI/kimi-k2-5-vision"] > 1 {
 		t.Errorf("an interrupted publish committed")
 	}
+}
+
+// freeportCmd sets the script variable NAME to a free loopback port:
+//
+//	freeport NAME
+func freeportCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	ln.Close()
+}
+
+// httpwaitCmd polls a URL until it answers 200 with a body matching REGEX
+// (any body without one), for at most a minute:
+//
+//	httpwait URL [REGEX]
+func httpwaitCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: httpwait URL [REGEX]")
+	}
+	re := regexp.MustCompile(".")
+	if len(args) == 2 {
+		re = regexp.MustCompile(args[1])
+	}
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && re.Match(body) {
+				return
+			}
+			last = fmt.Sprintf("%s: %s", resp.Status, body)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("httpwait %s: no matching answer within a minute; last: %s", args[0], last)
 }

@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 // TestDemo runs the whole demo and checks each step did what it says, and
@@ -47,5 +53,62 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Contains(s+errOut.String(), "hf_demo_") {
 		t.Errorf("the demo's token appears in its output")
+	}
+}
+
+// TestDemoKeep: with --keep the demo leaves its hub up after the last step,
+// prints the URL and a token that works on it, and stops cleanly (exit 0)
+// when interrupted.
+func TestDemoKeep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves ~60 MiB through a local hub")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"demo", "--keep"}, Env{Stdout: pw, Stderr: &stderr})
+		pw.Close()
+	}()
+	var out strings.Builder
+	exportRE := regexp.MustCompile(`^  export HF_ENDPOINT=(http://127\.0\.0\.1:\d+) HF_TOKEN=(hf_demo_[0-9a-f]+)$`)
+	var endpoint, token string
+	sc := bufio.NewScanner(pr)
+	for endpoint == "" && sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if m := exportRE.FindStringSubmatch(sc.Text()); m != nil {
+			endpoint, token = m[1], m[2]
+		}
+	}
+	if endpoint == "" {
+		t.Fatalf("no URL and token printed:\n%s\nstderr:\n%s", out.String(), stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	if !strings.Contains(out.String(), "The local hub keeps running until Ctrl-C.") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+	// The hub is up with what the demo made, and the printed token writes.
+	c := hub.New(endpoint, token)
+	tree, err := c.ListTree(ctx, demoSidecar, "main")
+	if err != nil || len(tree) < 4 {
+		t.Fatalf("the sidecar's tree: %v %v", tree, err)
+	}
+	cols, err := c.ListCollections(ctx, "FoxlightAI")
+	if err != nil || len(cols) != 1 || cols[0].Title != "Vision Sidecars" {
+		t.Errorf("collections: %+v %v", cols, err)
+	}
+	if err := c.CreateRepo(ctx, "FoxlightAI/browsing", false); err != nil {
+		t.Errorf("the printed token cannot write: %v", err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("exit %d after Ctrl-C; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not stop")
 	}
 }
