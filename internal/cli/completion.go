@@ -83,6 +83,15 @@ func (c *command) completedFlags() []completedFlag {
 	return out
 }
 
+// subNames are the words that name c's subcommands.
+func (c *command) subNames() []string {
+	var out []string
+	for _, s := range c.subs {
+		out = append(out, s.name[len(c.name)+1:])
+	}
+	return out
+}
+
 // topWords are the words that may follow skulk-weights.
 func topWords() []string {
 	var w []string
@@ -106,10 +115,7 @@ func writeBashCompletion(w io.Writer) {
 		if len(c.subs) == 0 {
 			continue
 		}
-		var subs []string
-		for _, s := range c.subs {
-			subs = append(subs, s.name[len(c.name)+1:])
-		}
+		subs := c.subNames()
 		fmt.Fprintf(w, "    %s)\n", c.name)
 		fmt.Fprintf(w, "        if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W %s -- \"$cur\")); return; fi\n", bashWords(subs))
 		fmt.Fprintf(w, "        cmd=\"%s ${COMP_WORDS[2]}\";;\n", c.name)
@@ -171,10 +177,7 @@ func writeFishCompletion(w io.Writer) {
 		if len(c.subs) == 0 {
 			continue
 		}
-		var subs []string
-		for _, s := range c.subs {
-			subs = append(subs, s.name[len(c.name)+1:])
-		}
+		subs := c.subNames()
 		for i, s := range c.subs {
 			fmt.Fprintf(w, "complete -c skulk-weights -n '__fish_seen_subcommand_from %s; and not __fish_seen_subcommand_from %s' -a %s -d %s\n",
 				c.name, strings.Join(subs, " "), subs[i], fishQuote(s.summary))

@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
-	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
 // TestDemo runs the whole demo and checks each step did what it says, and
@@ -65,27 +61,18 @@ func TestDemoKeep(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "--keep"}, Env{Stdout: pw, Stderr: &stderr})
-		pw.Close()
-	}()
+	r := startRun(ctx, "demo", "--keep")
 	var out strings.Builder
 	exportRE := regexp.MustCompile(`^  export HF_ENDPOINT=(http://127\.0\.0\.1:\d+) HF_TOKEN=(hf_demo_[0-9a-f]+)$`)
 	var endpoint, token string
-	sc := bufio.NewScanner(pr)
-	for endpoint == "" && sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if m := exportRE.FindStringSubmatch(sc.Text()); m != nil {
+	for endpoint == "" {
+		line := r.line(t)
+		out.WriteString(line + "\n")
+		if m := exportRE.FindStringSubmatch(line); m != nil {
 			endpoint, token = m[1], m[2]
 		}
 	}
-	if endpoint == "" {
-		t.Fatalf("no URL and token printed:\n%s\nstderr:\n%s", out.String(), stderr.String())
-	}
-	go io.Copy(io.Discard, pr)
+	r.drain()
 	if !strings.Contains(out.String(), "The local hub keeps running until Ctrl-C.") {
 		t.Errorf("stdout:\n%s", out.String())
 	}
@@ -103,12 +90,7 @@ func TestDemoKeep(t *testing.T) {
 		t.Errorf("the printed token cannot write: %v", err)
 	}
 	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("exit %d after Ctrl-C; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the demo did not stop")
+	if code := r.wait(t); code != ExitOK {
+		t.Errorf("exit %d after Ctrl-C; stderr:\n%s", code, r.stderr.String())
 	}
 }

@@ -18,21 +18,60 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
-func TestDevhubServesUntilCancelled(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+// running is a command started in the background; its stdout is read
+// line by line.
+type running struct {
+	out    *bufio.Scanner
+	stderr *syncbuf.Buffer
+	done   chan int
+}
+
+// startRun runs args in the background until ctx is done.
+func startRun(ctx context.Context, args ...string) *running {
 	pr, pw := io.Pipe()
-	var stderr syncbuf.Buffer
-	done := make(chan int, 1)
+	r := &running{out: bufio.NewScanner(pr), stderr: &syncbuf.Buffer{}, done: make(chan int, 1)}
 	go func() {
-		done <- Run(ctx, []string{"devhub", "--token", "hf_dev=write:alice/*", "--page-size", "2", "--dir", t.TempDir()},
-			Env{Stdout: pw, Stderr: &stderr})
+		r.done <- Run(ctx, args, Env{Stdout: pw, Stderr: r.stderr})
 		pw.Close()
 	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no first line: %v (stderr %s)", err, stderr.String())
+	return r
+}
+
+// line returns the next line of stdout.
+func (r *running) line(t *testing.T) string {
+	t.Helper()
+	if !r.out.Scan() {
+		t.Fatalf("stdout ended: %v (stderr %s)", r.out.Err(), r.stderr.String())
 	}
-	go io.Copy(io.Discard, pr)
+	return r.out.Text()
+}
+
+// drain reads the rest of stdout so the command never blocks on it.
+func (r *running) drain() {
+	go func() {
+		for r.out.Scan() {
+		}
+	}()
+}
+
+// wait returns the exit code, failing the test if the command does not end
+// within 10 s.
+func (r *running) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-r.done:
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the command did not stop; stderr:\n%s", r.stderr.String())
+	}
+	return -1
+}
+
+func TestDevhubServesUntilCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := startRun(ctx, "devhub", "--token", "hf_dev=write:alice/*", "--page-size", "2", "--dir", t.TempDir())
+	line := r.line(t)
+	r.drain()
 	base, ok := strings.CutPrefix(strings.TrimSpace(line), "devhub listening on ")
 	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Fatalf("first line %q", line)
@@ -57,13 +96,8 @@ func TestDevhubServesUntilCancelled(t *testing.T) {
 		t.Errorf("stats %s", body)
 	}
 	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("exit %d, stderr %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("devhub did not stop")
+	if code := r.wait(t); code != ExitOK {
+		t.Errorf("exit %d, stderr %s", code, r.stderr.String())
 	}
 }
 
@@ -109,19 +143,11 @@ func TestDevhubSeed(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr syncbuf.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"devhub", "--seed", "third-party/vis=" + dir, "--token", "hf_dev=write:FoxlightAI/*"}, Env{Stdout: pw, Stderr: &stderr})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no first line: %v (stderr %s)", err, stderr.String())
-	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimPrefix(strings.TrimSpace(line), "devhub listening on ")
+	r := startRun(ctx, "devhub", "--seed", "third-party/vis="+dir, "--token", "hf_dev=write:FoxlightAI/*")
+	line := r.line(t)
+	r.drain()
+	stderr := r.stderr
+	base := strings.TrimPrefix(line, "devhub listening on ")
 	c := hub.New(base, "")
 	tree, err := c.ListTree(ctx, "third-party/vis", "main")
 	if err != nil {
@@ -156,7 +182,7 @@ func TestDevhubSeed(t *testing.T) {
 		t.Errorf("hf_dev created a third-party repo: %v", err)
 	}
 	cancel()
-	if code := <-done; code != ExitOK {
+	if code := r.wait(t); code != ExitOK {
 		t.Errorf("exit %d", code)
 	}
 }
