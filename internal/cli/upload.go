@@ -113,11 +113,10 @@ func runUpload(ctx context.Context, repo, dir, message string, private bool, job
 // environment gives, and says on stderr where the token came from (never
 // the token). Without a token it returns noToken.
 func clientFromEnv(env Env, noToken error, opts ...hub.Option) (*hub.Client, error) {
-	endpoint, err := hub.ParseEndpoint(env.Getenv("HF_ENDPOINT"))
-	if err != nil {
-		return nil, err
-	}
-	tok, err := hub.TokenFromEnv(env.Getenv)
+	stderr := &lockedWriter{w: env.Stderr}
+	opts = append([]hub.Option{hub.WithUserAgent("skulk-weights/" + version),
+		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })}, opts...)
+	client, tok, err := hub.FromEnv(env.Getenv, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +124,5 @@ func clientFromEnv(env Env, noToken error, opts ...hub.Option) (*hub.Client, err
 		return nil, noToken
 	}
 	fmt.Fprintf(env.Stderr, "using the token from %s\n", tok.Source)
-	stderr := &lockedWriter{w: env.Stderr}
-	opts = append([]hub.Option{hub.WithUserAgent("skulk-weights/" + version),
-		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })}, opts...)
-	return hub.New(endpoint, tok.Value, opts...), nil
+	return client, nil
 }
