@@ -1,0 +1,253 @@
+package bf16
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// chunkIn bounds the tensor bytes a Converter reads at a time, so its buffers
+// stay a few hundred KiB whatever the tensor's size.
+const chunkIn = 64 << 10
+
+// maxEmptyReads is how many (0, nil) reads in a row a Converter accepts from
+// its source before giving up with io.ErrNoProgress, as bufio does.
+const maxEmptyReads = 100
+
+// Converter streams one tensor's BF16 bytes: it reads the tensor's raw
+// little-endian bytes from a source and produces exactly OutSize bytes, in
+// chunks, holding only the scale and fixed buffers in memory. It is an
+// io.Reader and an io.WriterTo; it is not safe for concurrent use.
+//
+// The source must yield at least Job.InSize bytes; the Converter reads exactly
+// that many. A source that ends early is an error wrapping
+// io.ErrUnexpectedEOF, never zero-filled. Errors are sticky.
+type Converter struct {
+	p       *plan
+	src     io.Reader
+	scale   []byte
+	in, out []byte
+	pending []byte // converted bytes not yet returned by Read
+	done    int64  // units converted
+	read    int64  // source bytes read
+	err     error
+}
+
+// NewConverter returns a Converter for job (from Plan or Pair) reading the
+// tensor's bytes from data, with scale holding the scale tensor's bytes
+// (nil without a scale). The job is planned again from its Tensor and Scale,
+// so a Job built by hand is checked the same way; scale must be exactly
+// ScaleSize bytes.
+func NewConverter(job Job, data io.Reader, scale []byte) (*Converter, error) {
+	p, err := newPlan(job.Tensor, job.Scale)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(scale)) != p.ScaleSize {
+		return nil, newError(p.Tensor.Name, ErrInvalid, "tensor %s: scale data is %d bytes, want %d", p.Tensor.Name, len(scale), p.ScaleSize)
+	}
+	units := min(p.units, int64(chunkIn/p.inUnit))
+	c := &Converter{p: p, src: data, scale: scale}
+	if units > 0 {
+		c.in = make([]byte, units*int64(p.inUnit))
+		c.out = make([]byte, units*int64(p.outUnit))
+	}
+	return c, nil
+}
+
+// OutSize is the number of bytes the Converter produces: two an element of
+// Job.OutShape.
+func (c *Converter) OutSize() int64 { return c.p.OutSize }
+
+// Read reads converted BF16 bytes into b.
+func (c *Converter) Read(b []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(b, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if len(b) >= c.p.outUnit {
+		// Convert straight into the caller's buffer.
+		return c.fill(b)
+	}
+	n, err := c.fill(c.out)
+	if err != nil {
+		return 0, err
+	}
+	m := copy(b, c.out[:n])
+	c.pending = c.out[m:n]
+	return m, nil
+}
+
+// WriteTo writes all the converted bytes to w.
+func (c *Converter) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if len(c.pending) > 0 {
+		n, err := w.Write(c.pending)
+		total += int64(n)
+		c.pending = c.pending[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+	for {
+		n, err := c.fill(c.out)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		m, err := w.Write(c.out[:n])
+		total += int64(m)
+		if err == nil && m < n {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// fill converts the next whole units that fit in dst, reading them from the
+// source, and returns the bytes written to dst; io.EOF once all are done.
+func (c *Converter) fill(dst []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	p := c.p
+	if c.done == p.units {
+		return 0, io.EOF
+	}
+	units := min(int64(len(dst)/p.outUnit), int64(len(c.in)/p.inUnit), p.units-c.done)
+	in := c.in[:units*int64(p.inUnit)]
+	n, err := readFull(c.src, in)
+	c.read += int64(n)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("tensor %s: data ended after %d of %d bytes: %w", p.Tensor.Name, c.read, p.InSize, io.ErrUnexpectedEOF)
+		} else {
+			err = fmt.Errorf("tensor %s: reading data at byte %d: %w", p.Tensor.Name, c.read, err)
+		}
+		c.err = err
+		return 0, err
+	}
+	out := dst[:units*int64(p.outUnit)]
+	c.convert(out, in)
+	c.done += units
+	return len(out), nil
+}
+
+// readFull reads len(b) bytes, like io.ReadFull, but gives up with
+// io.ErrNoProgress on a source that keeps returning nothing.
+func readFull(r io.Reader, b []byte) (int, error) {
+	n, empty := 0, 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		switch {
+		case n == len(b):
+			return n, nil
+		case err == io.EOF:
+			return n, io.ErrUnexpectedEOF
+		case err != nil:
+			return n, err
+		case m == 0:
+			if empty++; empty >= maxEmptyReads {
+				return n, io.ErrNoProgress
+			}
+		default:
+			empty = 0
+		}
+	}
+	return n, nil
+}
+
+// convert turns the source bytes of whole units into BF16 bytes in dst. The
+// first unit of src is unit c.done of the tensor.
+func (c *Converter) convert(dst, src []byte) {
+	p := c.p
+	switch p.m {
+	case copyBF16:
+		copy(dst, src)
+	case fromF16:
+		t := f16Table()
+		for i := 0; i+1 < len(src); i += 2 {
+			binary.LittleEndian.PutUint16(dst[i:], t[binary.LittleEndian.Uint16(src[i:])])
+		}
+	case fromF32:
+		for i, j := 0, 0; i+3 < len(src); i, j = i+4, j+2 {
+			binary.LittleEndian.PutUint16(dst[j:], FromF32Bits(binary.LittleEndian.Uint32(src[i:])))
+		}
+	case fromByte:
+		t := p.table
+		for i, b := range src {
+			binary.LittleEndian.PutUint16(dst[2*i:], t[b])
+		}
+	case blockE4M3, blockI8:
+		c.blocks(dst, src)
+	case groupE2M1:
+		c.groups(dst, src)
+	}
+}
+
+// blocks converts one-byte elements scaled per p.br×p.bc block, a run of
+// elements sharing a scale at a time.
+func (c *Converter) blocks(dst, src []byte) {
+	p := c.p
+	e4m3 := e4m3F32
+	for i := 0; i < len(src); {
+		e := c.done + int64(i)
+		row, col := e/p.cols, e%p.cols
+		run := int(min(p.bc-col%p.bc, p.cols-col, int64(len(src)-i)))
+		s := c.scaleAt(row/p.br, col/p.bc)
+		seg, out := src[i:i+run], dst[2*i:2*(i+run)]
+		if p.m == blockE4M3 {
+			for k, b := range seg {
+				binary.LittleEndian.PutUint16(out[2*k:], FromF32(float32(e4m3[b]*s)))
+			}
+		} else {
+			for k, b := range seg {
+				binary.LittleEndian.PutUint16(out[2*k:], FromF32(float32(float32(int8(b))*s)))
+			}
+		}
+		i += run
+	}
+}
+
+// groups converts bytes of two FP4 E2M1 values (low nibble first) scaled per
+// 1×32 group, a run of bytes sharing a scale at a time.
+func (c *Converter) groups(dst, src []byte) {
+	p := c.p
+	for i := 0; i < len(src); {
+		e := 2 * (c.done + int64(i)) // output element of src[i]'s low nibble
+		row, col := e/p.cols, e%p.cols
+		run := int(min((p.bc-col%p.bc)/2, (p.cols-col)/2, int64(len(src)-i)))
+		s := c.scaleAt(row, col/p.bc)
+		seg, out := src[i:i+run], dst[4*i:4*(i+run)]
+		for k, b := range seg {
+			binary.LittleEndian.PutUint16(out[4*k:], FromF32(float32(e2m1[b&0xf]*s)))
+			binary.LittleEndian.PutUint16(out[4*k+2:], FromF32(float32(e2m1[b>>4]*s)))
+		}
+		i += run
+	}
+}
+
+// scaleAt returns the scale at row r, column k of the scale tensor, exactly
+// as a float32.
+func (c *Converter) scaleAt(r, k int64) float32 {
+	i := r*c.p.scols + k
+	switch c.p.sdtype {
+	case DTypeF32:
+		return math.Float32frombits(binary.LittleEndian.Uint32(c.scale[4*i:]))
+	case DTypeBF16:
+		return ToF32(binary.LittleEndian.Uint16(c.scale[2*i:]))
+	default: // DTypeF8E8M0
+		return e8m0F32[c.scale[i]]
+	}
+}
