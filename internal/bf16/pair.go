@@ -45,12 +45,14 @@ func Pair(tensors []Spec) Pairing {
 		}
 		index[t.Name] = i
 	}
-	// scales[i] lists the companions of tensors[i]; owner[i] is the weight
-	// tensors[i] scales, or -1.
-	scales := make(map[int][]int)
+	// owner[i] is the index of the weight tensors[i] scales, notScale, or
+	// orphan for a scale whose weight is missing; scales[j] lists the
+	// companions of tensors[j].
+	const notScale, orphan = -1, -2
 	owner := make([]int, len(tensors))
+	scales := make(map[int][]int)
 	for i, t := range tensors {
-		owner[i] = -1
+		owner[i] = notScale
 		if index[t.Name] != i {
 			continue
 		}
@@ -60,6 +62,7 @@ func Pair(tensors []Spec) Pairing {
 		}
 		j, found := index[w]
 		if !found {
+			owner[i] = orphan
 			fail(i, newError(t.Name, ErrInvalid, "scale %s has no weight %s to scale", t.Name, w))
 			continue
 		}
@@ -70,12 +73,14 @@ func Pair(tensors []Spec) Pairing {
 		if index[t.Name] != i {
 			continue
 		}
-		if j := owner[i]; j >= 0 {
-			if owner[j] >= 0 {
-				fail(i, newError(t.Name, ErrInvalid, "scale %s scales %s, itself a scale", t.Name, tensors[j].Name))
-			} else {
-				out.Companions = append(out.Companions, t.Name)
-			}
+		switch j := owner[i]; {
+		case j == orphan:
+			continue
+		case j >= 0 && owner[j] != notScale:
+			fail(i, newError(t.Name, ErrInvalid, "scale %s scales %s, itself a scale", t.Name, tensors[j].Name))
+			continue
+		case j >= 0:
+			out.Companions = append(out.Companions, t.Name)
 			continue
 		}
 		var scale *Spec
