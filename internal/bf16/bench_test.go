@@ -21,7 +21,9 @@ func (s *sink) Write(p []byte) (int, error) {
 // BenchmarkConvert converts one tensor per iteration to a sink and, in the
 // same iterations (off the clock), io.Copy's the same source bytes to the
 // same sink. ns/op and MB/s are the conversion alone, counting source bytes;
-// copy-MB/s is the baseline and convert/copy the ratio of their times.
+// copy-MB/s is the baseline and convert/copy the ratio of their wall times.
+// On a shared machine wall time varies with the load, so MB/cpu-s and
+// copy-MB/cpu-s give the same rates per second of CPU the process used.
 //
 //	go test -run '^$' -bench Convert ./internal/bf16
 func BenchmarkConvert(b *testing.B) {
@@ -53,18 +55,19 @@ func BenchmarkConvert(b *testing.B) {
 				}
 			}
 			var s sink
-			var conv, plain time.Duration
+			var conv, plain, convCPU, plainCPU time.Duration
 			b.SetBytes(job.InSize)
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				t0 := time.Now()
+				t0, c0 := time.Now(), cpuTime()
 				if _, err := io.Copy(&s, bytes.NewReader(data)); err != nil {
 					b.Fatal(err)
 				}
 				plain += time.Since(t0)
+				plainCPU += cpuTime() - c0
 				b.StartTimer()
-				t0 = time.Now()
+				t0, c0 = time.Now(), cpuTime()
 				c, err := NewConverter(job, bytes.NewReader(data), sc)
 				if err != nil {
 					b.Fatal(err)
@@ -73,9 +76,15 @@ func BenchmarkConvert(b *testing.B) {
 					b.Fatal(n, err)
 				}
 				conv += time.Since(t0)
+				convCPU += cpuTime() - c0
 			}
-			b.ReportMetric(float64(job.InSize)*float64(b.N)/plain.Seconds()/1e6, "copy-MB/s")
+			mb := float64(job.InSize) * float64(b.N) / 1e6
+			b.ReportMetric(mb/plain.Seconds(), "copy-MB/s")
 			b.ReportMetric(conv.Seconds()/plain.Seconds(), "convert/copy")
+			if convCPU > 0 && plainCPU > 0 {
+				b.ReportMetric(mb/convCPU.Seconds(), "MB/cpu-s")
+				b.ReportMetric(mb/plainCPU.Seconds(), "copy-MB/cpu-s")
+			}
 		})
 	}
 }

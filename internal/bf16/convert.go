@@ -10,7 +10,7 @@ import (
 
 // chunkIn bounds the tensor bytes a Converter reads at a time, so its buffers
 // stay a few hundred KiB whatever the tensor's size.
-const chunkIn = 64 << 10
+const chunkIn = 32 << 10
 
 // maxEmptyReads is how many (0, nil) reads in a row a Converter accepts from
 // its source before giving up with io.ErrNoProgress, as bufio does.
@@ -28,6 +28,8 @@ type Converter struct {
 	p       *plan
 	src     io.Reader
 	scale   []byte
+	slots   []*[256]uint32 // scaled layouts: see table
+	keys    []int64
 	in, out []byte
 	pending []byte // converted bytes not yet returned by Read
 	done    int64  // units converted
@@ -50,6 +52,13 @@ func NewConverter(job Job, data io.Reader, scale []byte) (*Converter, error) {
 	}
 	units := min(p.units, int64(chunkIn/p.inUnit))
 	c := &Converter{p: p, src: data, scale: scale}
+	if p.Scale != nil {
+		n := 128
+		if p.sdtype == DTypeF8E8M0 {
+			n = 256
+		}
+		c.slots, c.keys = make([]*[256]uint32, n), make([]int64, n)
+	}
 	if units > 0 {
 		c.in = make([]byte, units*int64(p.inUnit))
 		c.out = make([]byte, units*int64(p.outUnit))
@@ -197,57 +206,88 @@ func (c *Converter) convert(dst, src []byte) {
 }
 
 // blocks converts one-byte elements scaled per p.br×p.bc block, a run of
-// elements sharing a scale at a time.
+// elements sharing a scale at a time, each through the table of its scale.
 func (c *Converter) blocks(dst, src []byte) {
 	p := c.p
-	e4m3 := e4m3F32
 	for i := 0; i < len(src); {
 		e := c.done + int64(i)
 		row, col := e/p.cols, e%p.cols
 		run := int(min(p.bc-col%p.bc, p.cols-col, int64(len(src)-i)))
-		s := c.scaleAt(row/p.br, col/p.bc)
+		t := c.table(row/p.br, col/p.bc)
 		seg, out := src[i:i+run], dst[2*i:2*(i+run)]
-		if p.m == blockE4M3 {
-			for k, b := range seg {
-				binary.LittleEndian.PutUint16(out[2*k:], FromF32(float32(e4m3[b]*s)))
-			}
-		} else {
-			for k, b := range seg {
-				binary.LittleEndian.PutUint16(out[2*k:], FromF32(float32(float32(int8(b))*s)))
-			}
+		for k, b := range seg {
+			binary.LittleEndian.PutUint16(out[2*k:], uint16(t[b]))
 		}
 		i += run
 	}
 }
 
 // groups converts bytes of two FP4 E2M1 values (low nibble first) scaled per
-// 1×32 group, a run of bytes sharing a scale at a time.
+// 1×32 group, a run of bytes sharing a scale at a time, each byte through
+// the table of its scale.
 func (c *Converter) groups(dst, src []byte) {
 	p := c.p
 	for i := 0; i < len(src); {
 		e := 2 * (c.done + int64(i)) // output element of src[i]'s low nibble
 		row, col := e/p.cols, e%p.cols
 		run := int(min((p.bc-col%p.bc)/2, (p.cols-col)/2, int64(len(src)-i)))
-		s := c.scaleAt(row, col/p.bc)
+		t := c.table(row, col/p.bc)
 		seg, out := src[i:i+run], dst[4*i:4*(i+run)]
 		for k, b := range seg {
-			binary.LittleEndian.PutUint16(out[4*k:], FromF32(float32(e2m1[b&0xf]*s)))
-			binary.LittleEndian.PutUint16(out[4*k+2:], FromF32(float32(e2m1[b>>4]*s)))
+			binary.LittleEndian.PutUint32(out[4*k:], t[b])
 		}
 		i += run
 	}
 }
 
-// scaleAt returns the scale at row r, column k of the scale tensor, exactly
-// as a float32.
-func (c *Converter) scaleAt(r, k int64) float32 {
-	i := r*c.p.scols + k
+// table returns the table of the scale at row r, column k of the scale
+// tensor: for every byte value of the weight, its BF16 result times that
+// scale (two results, the low nibble's in the low half, for packed FP4).
+// Each entry is computed by the same expression an element would be, so the
+// output is the same bit for bit; the float32 multiplication and rounding
+// just run once per byte value and scale instead of once per element.
+//
+// Tables are kept in slots: an F8_E8M0 scale has 256 possible values, one
+// slot each, so each table is built once for the whole tensor; any other
+// scale gets slot (its index mod 128), so a 128-row band of a weight up to
+// 16,384 columns wide builds each of its tables once and reuses it 16,384
+// times. At most 256 tables of 1 KiB exist.
+func (c *Converter) table(r, k int64) *[256]uint32 {
+	var key int64
+	var s float32
+	idx := r*c.p.scols + k
 	switch c.p.sdtype {
+	case DTypeF8E8M0:
+		key = int64(c.scale[idx])
+		s = e8m0F32[key]
 	case DTypeF32:
-		return math.Float32frombits(binary.LittleEndian.Uint32(c.scale[4*i:]))
-	case DTypeBF16:
-		return ToF32(binary.LittleEndian.Uint16(c.scale[2*i:]))
-	default: // DTypeF8E8M0
-		return e8m0F32[c.scale[i]]
+		key, s = idx, math.Float32frombits(binary.LittleEndian.Uint32(c.scale[4*idx:]))
+	default: // DTypeBF16
+		key, s = idx, ToF32(binary.LittleEndian.Uint16(c.scale[2*idx:]))
 	}
+	slot := key % int64(len(c.slots))
+	t := c.slots[slot]
+	if t != nil && c.keys[slot] == key {
+		return t
+	}
+	if t == nil {
+		t = new([256]uint32)
+		c.slots[slot] = t
+	}
+	c.keys[slot] = key
+	switch c.p.m {
+	case blockE4M3:
+		for b := range t {
+			t[b] = uint32(FromF32(float32(e4m3F32[b] * s)))
+		}
+	case blockI8:
+		for b := range t {
+			t[b] = uint32(FromF32(float32(float32(int8(b)) * s)))
+		}
+	case groupE2M1:
+		for b := range t {
+			t[b] = uint32(FromF32(float32(e2m1[b&0xf]*s))) | uint32(FromF32(float32(e2m1[b>>4]*s)))<<16
+		}
+	}
+	return t
 }

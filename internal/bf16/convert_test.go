@@ -339,6 +339,9 @@ func TestConvertAcrossChunks(t *testing.T) {
 		{Spec{Name: "x.weight", DType: DTypeI8, Shape: []int64{257, 700}}, &Spec{Name: "x.weight_scale_inv", DType: DTypeF32, Shape: []int64{3, 6}}},
 		{Spec{Name: "x.weight", DType: DTypeI8, Shape: []int64{70, 2048}}, &Spec{Name: "x.scale", DType: DTypeF8E8M0, Shape: []int64{70, 128}}},
 		{Spec{Name: "x.weight", DType: DTypeF8E4M3, Shape: []int64{129, 1111}}, &Spec{Name: "x.scale", DType: DTypeBF16, Shape: []int64{2, 9}}},
+		// 130 scale columns: columns k and k+128 share a table slot.
+		{Spec{Name: "x.weight", DType: DTypeF8E4M3, Shape: []int64{129, 130 * 128}}, &Spec{Name: "x.weight_scale_inv", DType: DTypeF32, Shape: []int64{2, 130}}},
+		{Spec{Name: "x.weight", DType: DTypeF8E4M3, Shape: []int64{200, 300}}, &Spec{Name: "x.scale", DType: DTypeF8E8M0, Shape: []int64{2, 3}}},
 		{Spec{Name: "f", DType: DTypeF32, Shape: []int64{40000}}, nil},
 		{Spec{Name: "h", DType: DTypeF16, Shape: []int64{3, 40000}}, nil},
 	} {

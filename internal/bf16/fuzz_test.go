@@ -13,8 +13,8 @@ import (
 var fuzzDTypes = []string{DTypeBF16, DTypeF16, DTypeF32, DTypeF8E4M3, DTypeF8E5M2, DTypeF8E8M0, DTypeI8, "I32", "F64"}
 
 // allocBound is the most a conversion may allocate besides the scale the
-// caller holds: the Converter's two chunk buffers (64 KiB in, up to 256 KiB
-// out for packed FP4) and small change.
+// caller holds: the Converter's two chunk buffers (32 KiB in, up to 128 KiB
+// out for packed FP4), at most 256 scale tables of 1 KiB, and small change.
 const allocBound = 512 << 10
 
 // FuzzConvert plans and converts tensors of arbitrary dtype, shape, scale

@@ -186,9 +186,12 @@ func newPlan(t Spec, s *Spec) (*plan, error) {
 			p.m, p.Method = fromF16, "F16 to BF16, round to nearest even"
 		case DTypeF32:
 			p.m, p.Method = fromF32, "F32 to BF16, round to nearest even"
-		case DTypeF8E4M3, DTypeF8E5M2, DTypeF8E8M0:
-			p.m, p.Method = fromByte, t.DType+" to BF16, exact"
-			p.table = map[string]*[256]uint16{DTypeF8E4M3: e4m3BF, DTypeF8E5M2: e5m2BF, DTypeF8E8M0: e8m0BF}[t.DType]
+		case DTypeF8E4M3:
+			p.m, p.Method, p.table = fromByte, "F8_E4M3 to BF16, exact", e4m3BF
+		case DTypeF8E5M2:
+			p.m, p.Method, p.table = fromByte, "F8_E5M2 to BF16, exact", e5m2BF
+		case DTypeF8E8M0:
+			p.m, p.Method, p.table = fromByte, "F8_E8M0 to BF16, exact", e8m0BF
 		case DTypeI8:
 			return nil, newError(t.Name, ErrUnknownLayout, "tensor %s: I8 has no scale; I8 weights convert only with a %s or %s companion", t.Name, SuffixScaleInv, SuffixScale)
 		}
@@ -248,11 +251,10 @@ func (p *plan) scaled(n int64) error {
 	if p.m == groupE2M1 {
 		p.Method = fmt.Sprintf("FP4 E2M1 pairs in I8 (low nibble first) x %s %s per 1x32 block, float32, rounded once to BF16", s.DType, suffix)
 	}
-	// sn ≤ 2^62 and swidth ≤ 4, so the product cannot overflow.
-	ssize := sn * swidth
-	if ssize > MaxScaleBytes {
-		return newError(s.Name, ErrScaleTooLarge, "scale %s: %d bytes, over the %d-byte limit for a scale tensor", s.Name, ssize, MaxScaleBytes)
+	if sn > MaxScaleBytes/swidth {
+		return newError(s.Name, ErrScaleTooLarge, "scale %s: %d bytes, over the %d-byte limit for a scale tensor", s.Name, sn*swidth, MaxScaleBytes)
 	}
+	ssize := sn * swidth
 	if p.m == groupE2M1 {
 		p.inUnit, p.outUnit, p.units = 1, 4, n
 		return p.sizes(2*n, ssize)
