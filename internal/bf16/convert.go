@@ -209,9 +209,8 @@ func (c *Converter) convert(dst, src []byte) {
 // elements sharing a scale at a time, each through the table of its scale.
 func (c *Converter) blocks(dst, src []byte) {
 	p := c.p
+	row, col := c.done/p.cols, c.done%p.cols
 	for i := 0; i < len(src); {
-		e := c.done + int64(i)
-		row, col := e/p.cols, e%p.cols
 		run := int(min(p.bc-col%p.bc, p.cols-col, int64(len(src)-i)))
 		t := c.table(row/p.br, col/p.bc)
 		seg, out := src[i:i+run], dst[2*i:2*(i+run)]
@@ -219,6 +218,9 @@ func (c *Converter) blocks(dst, src []byte) {
 			binary.LittleEndian.PutUint16(out[2*k:], uint16(t[b]))
 		}
 		i += run
+		if col += int64(run); col == p.cols {
+			row, col = row+1, 0
+		}
 	}
 }
 
@@ -227,9 +229,9 @@ func (c *Converter) blocks(dst, src []byte) {
 // the table of its scale.
 func (c *Converter) groups(dst, src []byte) {
 	p := c.p
+	// row and col are those of the output element of src[i]'s low nibble.
+	row, col := 2*c.done/p.cols, 2*c.done%p.cols
 	for i := 0; i < len(src); {
-		e := 2 * (c.done + int64(i)) // output element of src[i]'s low nibble
-		row, col := e/p.cols, e%p.cols
 		run := int(min((p.bc-col%p.bc)/2, (p.cols-col)/2, int64(len(src)-i)))
 		t := c.table(row, col/p.bc)
 		seg, out := src[i:i+run], dst[4*i:4*(i+run)]
@@ -237,6 +239,9 @@ func (c *Converter) groups(dst, src []byte) {
 			binary.LittleEndian.PutUint32(out[4*k:], t[b])
 		}
 		i += run
+		if col += 2 * int64(run); col == p.cols {
+			row, col = row+1, 0
+		}
 	}
 }
 
