@@ -93,14 +93,25 @@ func (c *Converter) Read(b []byte) (int, error) {
 	return m, nil
 }
 
-// WriteTo writes all the converted bytes to w.
+// WriteTo writes all the converted bytes to w. A failed write is sticky
+// too: the bytes it did not take are gone, so the Converter cannot go on.
 func (c *Converter) WriteTo(w io.Writer) (int64, error) {
 	var total int64
-	if len(c.pending) > 0 {
-		n, err := w.Write(c.pending)
+	write := func(b []byte) error {
+		n, err := w.Write(b)
 		total += int64(n)
-		c.pending = c.pending[n:]
+		if err == nil && n < len(b) {
+			err = io.ErrShortWrite
+		}
 		if err != nil {
+			c.err = err
+		}
+		return err
+	}
+	if len(c.pending) > 0 {
+		b := c.pending
+		c.pending = nil
+		if err := write(b); err != nil {
 			return total, err
 		}
 	}
@@ -109,13 +120,8 @@ func (c *Converter) WriteTo(w io.Writer) (int64, error) {
 		if err == io.EOF {
 			return total, nil
 		}
-		if err != nil {
-			return total, err
-		}
-		m, err := w.Write(c.out[:n])
-		total += int64(m)
-		if err == nil && m < n {
-			err = io.ErrShortWrite
+		if err == nil {
+			err = write(c.out[:n])
 		}
 		if err != nil {
 			return total, err

@@ -438,6 +438,9 @@ func TestConvertWriteErrors(t *testing.T) {
 	if _, err := c.WriteTo(shortWriter{}); !errors.Is(err, io.ErrShortWrite) {
 		t.Errorf("short write: %v", err)
 	}
+	if n, err := c.WriteTo(io.Discard); n != 0 || !errors.Is(err, io.ErrShortWrite) {
+		t.Errorf("after a short write the converter went on: %d bytes, %v", n, err)
+	}
 	// Read partly, then WriteTo the rest: nothing lost or repeated.
 	data := le32(1, 2, 3, 4, 5)
 	job = mustPlan(t, Spec{Name: "g", DType: DTypeF32, Shape: []int64{5}}, nil)
