@@ -80,9 +80,15 @@ func New(endpoint, token string, opts ...Option) *Client {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
+	// Callers check the endpoint with CheckEndpoint first; credentials in
+	// it are still never sent (Go would send them as basic auth) nor shown.
+	endpoint = stripUserinfo(endpoint)
 	origin, err := url.Parse(endpoint)
 	if err != nil || origin.Host == "" {
 		origin = &url.URL{Scheme: "https", Host: "invalid.endpoint"}
+		if strings.Contains(endpoint, "@") {
+			endpoint = origin.String()
+		}
 	}
 	c := &Client{
 		endpoint:  endpoint,
