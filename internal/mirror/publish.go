@@ -265,12 +265,11 @@ func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (c
 func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, prog *progress) error {
 	err := opts.Dest.CreateRepo(ctx, repo, private)
 	switch {
+	case err == nil && private:
+		prog.logf("created %s as a private repo", repo)
+		return nil
 	case err == nil:
-		vis := "public"
-		if private {
-			vis = "private"
-		}
-		prog.logf("created %s (%s)", repo, vis)
+		prog.logf("created %s", repo)
 		return nil
 	case errors.Is(err, hub.ErrConflict):
 		return nil
