@@ -26,11 +26,11 @@ type Watch struct {
 
 	mu       sync.Mutex
 	secrets  []string
-	endpoint []string // endpoint credentials: secrets that no header may carry either
-	texts map[string]int // source name -> number of texts checked
-	leaks []string       // "source: context"
-	auth  map[string]int // server name -> requests that carried a secret in Authorization
-	reqs  map[string]int // server name -> requests seen
+	endpoint []string       // endpoint credentials: secrets that no header may carry either
+	texts    map[string]int // source name -> number of texts checked
+	leaks    []string       // "source: context"
+	auth     map[string]int // server name -> requests that carried a secret in Authorization
+	reqs     map[string]int // server name -> requests seen
 }
 
 // New returns a Watch for secrets that reports at t's cleanup. Empty
