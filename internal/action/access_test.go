@@ -25,7 +25,7 @@ func (h *harness) access(repo string) hub.Access {
 	return a
 }
 
-func TestPullRequestPlanShowsAccess(t *testing.T) {
+func TestSecurityPullRequestPlanShowsAccess(t *testing.T) {
 	h := newHarness(t)
 	// The added entry's source is gated: its settings are public, its
 	// files are not. The changed entry's source is private: a plan without
@@ -80,9 +80,10 @@ func TestPullRequestPlanShowsAccess(t *testing.T) {
 	if w := h.hubWrites(); len(w) > 0 {
 		t.Errorf("the plan wrote %v", w)
 	}
+	reportf(t, "gated source shown as %q, headers left to the merge; private source a warning at its line and a finding in the comment; 0 errors, 0 Hub writes", status["acme/kimi-k2-5-full-q4-k"].SourceAccess)
 }
 
-func TestPushCreatesRestrictedSidecarsThenRefusesALaterGate(t *testing.T) {
+func TestSecurityPushCreatesRestrictedSidecarsThenRefusesALaterGate(t *testing.T) {
 	h := newHarness(t)
 	// The publisher's token may read the third party's private repos and
 	// was granted access to its gated ones.

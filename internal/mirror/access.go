@@ -29,9 +29,20 @@ import (
 // answer alike to such a reader.
 var ErrHiddenSource = errors.New("the source cannot be read without a token")
 
-func hiddenSource(repo string) error {
-	return fmt.Errorf("%w: %s is private or does not exist (the Hub answers both alike without a token); if it is private, its sidecar is created private", ErrHiddenSource, repo)
+// hiddenError is a source a reader without a token could not see. Its text
+// leaves out the Hub's own 401 message, which speaks of a password to a
+// reader that sent none; errors.Is still finds the Hub's error.
+type hiddenError struct {
+	repo, rev string
+	hub       error
 }
+
+func (e *hiddenError) Error() string {
+	return fmt.Sprintf("resolving %s@%s: %v: %s is private or does not exist (the Hub answers both alike without a token); if it is private, its sidecar is created private",
+		e.repo, e.rev, ErrHiddenSource, e.repo)
+}
+
+func (e *hiddenError) Unwrap() []error { return []error{ErrHiddenSource, e.hub} }
 
 // emptySidecar reports whether the sidecar holds no file but the Hub's
 // initial .gitattributes.

@@ -67,7 +67,7 @@ func (e *env) guardUploads(want hub.Access) *int {
 	return seen
 }
 
-func TestAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
+func TestSecurityAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name    string
@@ -134,7 +134,7 @@ func TestAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
 	}
 }
 
-func TestAccessSourceRestrictedLaterIsRefused(t *testing.T) {
+func TestSecurityAccessSourceRestrictedLaterIsRefused(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name    string
@@ -191,7 +191,7 @@ func TestAccessSourceRestrictedLaterIsRefused(t *testing.T) {
 	}
 }
 
-func TestAccessMoreRestrictedSidecarIsLeftAlone(t *testing.T) {
+func TestSecurityAccessMoreRestrictedSidecarIsLeftAlone(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "")
 	e.mustPublish()
@@ -216,7 +216,7 @@ func TestAccessMoreRestrictedSidecarIsLeftAlone(t *testing.T) {
 	}
 }
 
-func TestAccessEmptySidecarIsRaisedBeforeWeights(t *testing.T) {
+func TestSecurityAccessEmptySidecarIsRaisedBeforeWeights(t *testing.T) {
 	t.Parallel()
 	// A run stopped between creating the sidecar and gating it leaves a
 	// public, ungated repo holding only .gitattributes.
@@ -254,7 +254,7 @@ func settingsIgnored(next http.Handler) http.Handler {
 	})
 }
 
-func TestAccessSettingsTheHubDidNotApplyStopTheRun(t *testing.T) {
+func TestSecurityAccessSettingsTheHubDidNotApplyStopTheRun(t *testing.T) {
 	t.Parallel()
 	e := setup(t, "write:FoxlightAI/*,gated:third-party/*")
 	e.through(settingsIgnored)
@@ -303,7 +303,7 @@ func rewriteGate(repo, value string) func(http.Handler) http.Handler {
 	}
 }
 
-func TestAccessUnknownGateIsRefused(t *testing.T) {
+func TestSecurityAccessUnknownGateIsRefused(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ repo, value string }{
 		{srcRepo, `"sometimes"`}, {srcRepo, `true`}, {srcRepo, `null`}, {dstRepo, `"members-only"`},
@@ -331,7 +331,7 @@ func TestAccessUnknownGateIsRefused(t *testing.T) {
 	}
 }
 
-func TestPlanWithoutTokenReportsHiddenRepos(t *testing.T) {
+func TestSecurityPlanWithoutTokenReportsHiddenRepos(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := setup(t, "write:FoxlightAI/*,read:third-party/*")
@@ -377,4 +377,5 @@ func TestPlanWithoutTokenReportsHiddenRepos(t *testing.T) {
 	if strings.Contains(err.Error(), "token") && strings.Contains(err.Error(), "refused") {
 		t.Errorf("a plan that sent no token blames a token: %v", err)
 	}
+	report(t, "new and private sidecars: hidden, head unknown; gated source: plan with gate %s, headers left to the publish; private source: %q", hub.GateManual, err)
 }

@@ -210,7 +210,7 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 	}
 	if err != nil {
 		if !opts.Source.HasToken() && errors.Is(err, hub.ErrRepoNotFound) {
-			return nil, fmt.Errorf("resolving %s@%s: %w: %w", p.SourceRepo, p.SourceRevision, hiddenSource(p.SourceRepo), err)
+			return nil, &hiddenError{repo: p.SourceRepo, rev: p.SourceRevision, hub: err}
 		}
 		return nil, fmt.Errorf("resolving %s@%s: %w", p.SourceRepo, p.SourceRevision, describe(err, p.SourceRepo))
 	}
