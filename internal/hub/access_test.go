@@ -259,6 +259,12 @@ func TestCheckEndpoint(t *testing.T) {
 }
 
 func TestClientDropsEndpointCredentials(t *testing.T) {
+	if c := hub.New(" http://127.0.0.1:9/ ", " hf_x "); c.Endpoint() != "http://127.0.0.1:9" || !c.HasToken() {
+		t.Errorf("endpoint %q token %v", c.Endpoint(), c.HasToken())
+	}
+	if hub.New("", "").Endpoint() != hub.DefaultEndpoint {
+		t.Errorf("default endpoint")
+	}
 	var auth []string
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -111,12 +111,6 @@ func New(endpoint, token string, opts ...Option) *Client {
 	return c
 }
 
-// FromEnv returns a client configured as the official clients are:
-// HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN.
-func FromEnv(getenv func(string) string, opts ...Option) *Client {
-	return New(getenv("HF_ENDPOINT"), getenv("HF_TOKEN"), opts...)
-}
-
 // Endpoint returns the base URL without a trailing slash.
 func (c *Client) Endpoint() string { return c.endpoint }
 
