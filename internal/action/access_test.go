@@ -103,17 +103,32 @@ func TestSecurityPushCreatesRestrictedSidecarsThenRefusesALaterGate(t *testing.T
 		t.Errorf("kimi's sidecar is %s, its source public", got)
 	}
 
-	// Upstream gates kimi's source and moves on; the next scheduled run
+	// Upstream gates kimi's source and moves on; the next push or scheduled run
 	// must not copy it into the public sidecar.
 	if err := h.hub.SetRepoAccess("thirdparty/kimi-k2-5-vision", false, "manual"); err != nil {
 		t.Fatal(err)
 	}
 	h.updateSource("thirdparty/kimi-k2-5-vision", 99)
+	// The next push (another merge) and the weekly schedule both refuse it.
+	for _, run := range []struct{ event, fixture string }{{"push", "push.json"}, {"schedule", "schedule.json"}} {
+		at := h.refusedRun(run.event, run.fixture)
+		if run.event == "schedule" {
+			reportf(t, "push and schedule refused: %q; 0 Hub writes, kimi's head and settings unchanged; the other 2 entries up to date", strings.SplitN(at, "::", 3)[2])
+		}
+	}
+}
+
+// refusedRun runs event after kimi's source was gated and checks that the
+// run fails that entry only, naming both repos and settings, and writes
+// nothing. It returns the error annotation.
+func (h *harness) refusedRun(event, fixture string) string {
+	t := h.t
+	t.Helper()
 	before := h.hub.Stats()
 	head, _ := h.hub.Head("AcmeAI/kimi-k2-5-vision", "main")
-	out = h.run("schedule", "schedule.json")
+	out := h.run(event, fixture)
 	if !errors.Is(out.err, ErrFailed) {
-		t.Fatalf("the run after the source was gated: %v, want a failed check\n%s", out.err, out.log)
+		t.Fatalf("%s after the source was gated: %v, want a failed check\n%s", event, out.err, out.log)
 	}
 	var at string
 	for _, a := range annotations(out.log, "error") {
@@ -155,7 +170,7 @@ func TestSecurityPushCreatesRestrictedSidecarsThenRefusesALaterGate(t *testing.T
 	if failed != 1 {
 		t.Errorf("%d entries failed, want only kimi: %+v", failed, res.Entries)
 	}
-	reportf(t, "refused: %q; 0 Hub writes, kimi's head and settings unchanged; the other 2 entries up to date", strings.SplitN(at, "::", 3)[2])
+	return at
 }
 
 // updateSource commits new weights to a source repo.

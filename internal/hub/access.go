@@ -51,13 +51,16 @@ func (g *Gate) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalJSON writes a known gate as the Hub spells it (false, "auto",
-// "manual") and an unknown one as a string describing it.
+// "manual"), a gate not read (zero) as null, and an unknown one as a
+// string describing it.
 func (g Gate) MarshalJSON() ([]byte, error) {
 	switch g {
 	case GateOff:
 		return []byte("false"), nil
 	case GateAuto, GateManual:
 		return json.Marshal(string(g))
+	case "":
+		return []byte("null"), nil
 	}
 	return json.Marshal(g.String())
 }

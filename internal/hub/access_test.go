@@ -53,6 +53,15 @@ func TestGateDecoding(t *testing.T) {
 	}
 }
 
+func TestGateJSON(t *testing.T) {
+	for g, want := range map[hub.Gate]string{hub.GateOff: "false", hub.GateAuto: `"auto"`, hub.GateManual: `"manual"`, "": "null", "true": `"gated true (unknown)"`} {
+		b, err := json.Marshal(g)
+		if err != nil || string(b) != want {
+			t.Errorf("%q: %s, %v; want %s", g, b, err, want)
+		}
+	}
+}
+
 func TestAccessOrder(t *testing.T) {
 	pub := hub.Access{Gate: hub.GateOff}
 	auto := hub.Access{Gate: hub.GateAuto}
