@@ -46,7 +46,8 @@ func (e *env) hubAccess(repo string) hub.Access {
 // guardUploads fails the test if an LFS upload, a storage transfer or a
 // commit reaches the hub while the sidecar is less restricted than want:
 // the window in which weights could be more reachable than their source.
-func (e *env) guardUploads(want hub.Access) *int {
+// The returned function counts the requests it checked.
+func (e *env) guardUploads(want hub.Access) func() int {
 	var mu sync.Mutex
 	seen := new(int)
 	for _, route := range []string{"lfs-batch", "storage-put", "storage-part", "commit", "lfs-duplicate"} {
@@ -64,7 +65,11 @@ func (e *env) guardUploads(want hub.Access) *int {
 			}
 		}})
 	}
-	return seen
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return *seen
+	}
 }
 
 func TestSecurityAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
@@ -90,7 +95,7 @@ func TestSecurityAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
 			want := e.hubAccess(srcRepo)
 			uploads := e.guardUploads(want)
 			r := e.mustPublish()
-			if *uploads == 0 {
+			if uploads() == 0 {
 				t.Fatalf("no upload or commit was watched: the guard proves nothing")
 			}
 			if got := e.hubAccess(dstRepo); got != want {
@@ -129,7 +134,7 @@ func TestSecurityAccessNewSidecarIsAsRestrictedAsItsSource(t *testing.T) {
 			if (c.gated != "") != (settings == 1) {
 				t.Errorf("%d settings calls, want one exactly when the source is gated", settings)
 			}
-			report(t, "source %s -> new sidecar %s; %d uploads/commits all saw the sidecar already %s; %d settings calls", want, e.hubAccess(dstRepo), *uploads, want, settings)
+			report(t, "source %s -> new sidecar %s; %d uploads/commits all saw the sidecar already %s; %d settings calls", want, e.hubAccess(dstRepo), uploads(), want, settings)
 		})
 	}
 }
@@ -230,7 +235,7 @@ func TestSecurityAccessEmptySidecarIsRaisedBeforeWeights(t *testing.T) {
 	want := hub.Access{Gate: hub.GateAuto}
 	uploads := e.guardUploads(want)
 	e.mustPublish()
-	if *uploads == 0 {
+	if uploads() == 0 {
 		t.Fatal("no upload was watched")
 	}
 	if got := e.hubAccess(dstRepo); got != want {
