@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // Gate is how a repo gates downloads of its files. Model info carries it as
@@ -93,20 +92,6 @@ func (g Gate) String() string {
 		return "gate not stated by the Hub"
 	}
 	return "gated " + string(g) + " (unknown)"
-}
-
-// ParseGate reads a gate as an operator or a setting names it: "false",
-// "off" or "none", "auto", "manual".
-func ParseGate(s string) (Gate, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "false", "off", "none":
-		return GateOff, nil
-	case "auto":
-		return GateAuto, nil
-	case "manual":
-		return GateManual, nil
-	}
-	return "", fmt.Errorf("gate %q is not one of false, auto, manual", s)
 }
 
 // Access is who may read a repo. Private and gated are separate settings
