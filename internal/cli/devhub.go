@@ -23,7 +23,7 @@ func runDevhub(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("devhub", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "`address` to listen on (port 0 picks a free port)")
 	var tokens tokenFlags
-	fs.Var(&tokens, "token", "accept `TOKEN=SCOPES`, e.g. hf_dev=write:FoxlightAI/*,read:google/* (repeatable)")
+	fs.Var(&tokens, "token", "accept `TOKEN=SCOPES`, e.g. hf_dev=write:FoxlightAI/*,read:google/*,gated:meta-llama/* (repeatable; gated: opens gated repos' files only)")
 	pageSize := fs.Int("page-size", devhub.DefaultPageSize, "entries per page of tree and collection listings")
 	dir := fs.String("dir", "", "keep blobs in `DIR` (default: a temporary directory removed on exit)")
 	lfsThreshold := fs.Int64("lfs-threshold", devhub.DefaultLFSThreshold, "size in bytes from which files go to LFS")

@@ -25,6 +25,8 @@ type publishOptions struct {
 	// StallTimeout aborts (and retries) a transfer that moves no byte for
 	// this long; 0 never does.
 	StallTimeout time.Duration
+	// Endpoint is HF_ENDPOINT as hub.CheckEndpoint accepted it.
+	Endpoint string
 }
 
 // Defaults for the mirror's bounds.
@@ -91,6 +93,15 @@ func runPublish(ctx context.Context, args []string, env Env) int {
 	case opts.StallTimeout < 0:
 		return usageErr("--stall-timeout must not be negative")
 	}
+
+	// The endpoint is printed in the plan and written into the card, so
+	// one carrying credentials is refused before anything else.
+	endpoint, err := hub.CheckEndpoint("HF_ENDPOINT", env.Getenv("HF_ENDPOINT"))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
+		return ExitFailure
+	}
+	opts.Endpoint = endpoint
 
 	cat, code := cf.load(env)
 	if cat == nil {
@@ -181,7 +192,14 @@ type visionPlan struct {
 	SidecarRepo    string `json:"sidecar_repo"`
 	Step           string `json:"step"`
 	Collection     string `json:"collection,omitempty"` // title; "" when no collection resolved
+	// SidecarAccess says how restricted the sidecar will be: the source's
+	// settings are read from the Hub at publish time, which a dry run does
+	// not reach.
+	SidecarAccess string `json:"sidecar_access"`
 }
+
+// sidecarAccessRule is what a dry run can say about the sidecar's access.
+const sidecarAccessRule = "at least as restricted as the source (private if it is, gated at least as strictly), read from the Hub at publish time"
 
 const (
 	noVindexYet = "this tool does not build vindexes yet"
@@ -194,14 +212,10 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *
 	if scratch == "" {
 		scratch = ".scratch"
 	}
-	endpoint := strings.TrimRight(strings.TrimSpace(env.Getenv("HF_ENDPOINT")), "/")
-	if endpoint == "" {
-		endpoint = "https://huggingface.co"
-	}
 	p := &publishPlan{
 		ModelKey: e.ID(), Tier: e.Tier, Artifact: opts.Artifact, SourceModel: e.SourceModel,
 		OutputPath: filepath.Join(scratch, e.OutputName), TargetRepo: "hf://" + e.HFRepo,
-		Collection: coll.vindex, Slices: e.Slices, endpoint: endpoint,
+		Collection: coll.vindex, Slices: e.Slices, endpoint: opts.Endpoint,
 	}
 	all := opts.Artifact == "all"
 	if all || opts.Artifact == "vindex" {
@@ -225,7 +239,7 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *
 			p.Vision = &visionPlan{
 				SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision,
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
-				Collection: coll.vision,
+				Collection: coll.vision, SidecarAccess: sidecarAccessRule,
 			}
 		} else {
 			p.visionAbsent = true
@@ -286,6 +300,7 @@ func (p *publishPlan) print(w io.Writer) {
 	if p.Vision.Collection != "" {
 		fmt.Fprintf(w, "vision collection: %s\n", p.Vision.Collection)
 	}
+	fmt.Fprintf(w, "vision sidecar access: %s\n", p.Vision.SidecarAccess)
 }
 
 func boolInt(b bool) int {

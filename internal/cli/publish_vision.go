@@ -30,7 +30,7 @@ func publishVision(ctx context.Context, _ *catalog.Catalog, e *catalog.Entry, op
 	stderr := &lockedWriter{w: env.Stderr}
 	timeouts := hub.DefaultTimeouts
 	timeouts.Stall = opts.StallTimeout
-	client := hub.FromEnv(env.Getenv,
+	client := hub.New(opts.Endpoint, env.Getenv("HF_TOKEN"),
 		hub.WithUserAgent("skulk-weights/"+version),
 		hub.WithTimeouts(timeouts),
 		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }))
@@ -70,6 +70,7 @@ func printResult(w io.Writer, r *mirror.Result) {
 	}
 	fmt.Fprintf(w, "source:       %s@%s (%s)\n", p.SourceRepo, p.SourceSHA, p.SourceRevision)
 	fmt.Fprintf(w, "sidecar:      %s\n", p.SidecarRepo)
+	fmt.Fprintf(w, "access:       source %s; sidecar %s\n", p.SourceAccess, p.SidecarAccess)
 	if r.Commit != "" {
 		fmt.Fprintf(w, "commit:       %s\n", r.Commit)
 	} else {

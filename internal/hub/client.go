@@ -80,9 +80,15 @@ func New(endpoint, token string, opts ...Option) *Client {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
+	// Callers check the endpoint with CheckEndpoint first; credentials in
+	// it are still never sent (Go would send them as basic auth) nor shown.
+	endpoint = stripUserinfo(endpoint)
 	origin, err := url.Parse(endpoint)
 	if err != nil || origin.Host == "" {
 		origin = &url.URL{Scheme: "https", Host: "invalid.endpoint"}
+		if strings.Contains(endpoint, "@") {
+			endpoint = origin.String()
+		}
 	}
 	c := &Client{
 		endpoint:  endpoint,
@@ -103,12 +109,6 @@ func New(endpoint, token string, opts ...Option) *Client {
 		o(c)
 	}
 	return c
-}
-
-// FromEnv returns a client configured as the official clients are:
-// HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN.
-func FromEnv(getenv func(string) string, opts ...Option) *Client {
-	return New(getenv("HF_ENDPOINT"), getenv("HF_TOKEN"), opts...)
 }
 
 // Endpoint returns the base URL without a trailing slash.

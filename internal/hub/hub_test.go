@@ -303,14 +303,3 @@ func TestServerEchoedTokenIsRedacted(t *testing.T) {
 		t.Errorf("error %q", err)
 	}
 }
-
-func TestFromEnv(t *testing.T) {
-	env := map[string]string{"HF_ENDPOINT": "http://127.0.0.1:9/", "HF_TOKEN": " hf_x "}
-	c := hub.FromEnv(func(k string) string { return env[k] })
-	if c.Endpoint() != "http://127.0.0.1:9" || !c.HasToken() {
-		t.Errorf("endpoint %q token %v", c.Endpoint(), c.HasToken())
-	}
-	if hub.FromEnv(func(string) string { return "" }).Endpoint() != hub.DefaultEndpoint {
-		t.Errorf("default endpoint")
-	}
-}
