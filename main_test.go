@@ -46,8 +46,13 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// scriptToken is the write token of each script's local hub (FoxlightAI/*).
-const scriptToken = "hf_script_write_token_5ecret"
+// scriptToken is the write token of each script's local hub (FoxlightAI/*);
+// scriptSourcesToken can also read third-party/* when it is private and
+// open its gates, as a publisher's token that was granted access does.
+const (
+	scriptToken        = "hf_script_write_token_5ecret"
+	scriptSourcesToken = "hf_script_sources_token_5ecret"
+)
 
 // TestScripts runs the end-to-end command scripts in testdata/script. Each
 // script gets its own local hub at $DEVHUB_URL with write token
@@ -57,7 +62,8 @@ func TestScripts(t *testing.T) {
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
-			h, err := devhub.New(devhub.WithToken(scriptToken, "write:FoxlightAI/*"), devhub.WithMultipart(4<<20, 2<<20))
+			h, err := devhub.New(devhub.WithToken(scriptToken, "write:FoxlightAI/*"),
+				devhub.WithToken(scriptSourcesToken, "write:FoxlightAI/*,read:third-party/*"), devhub.WithMultipart(4<<20, 2<<20))
 			if err != nil {
 				return err
 			}
@@ -65,6 +71,8 @@ func TestScripts(t *testing.T) {
 			env.Defer(func() { srv.Close(); h.Close() })
 			env.Setenv("DEVHUB_URL", srv.URL)
 			env.Setenv("DEVHUB_TOKEN", scriptToken)
+			env.Setenv("DEVHUB_SOURCES_TOKEN", scriptSourcesToken)
+			env.Setenv("DEVHUB_HOST", strings.TrimPrefix(srv.URL, "http://"))
 			env.Values["devhub"] = h
 			return nil
 		},
@@ -75,6 +83,7 @@ func TestScripts(t *testing.T) {
 			"jsondoc":  jsondocCmd,
 			"freeport": freeportCmd,
 			"httpwait": httpwaitCmd,
+			"access":   accessCmd,
 		},
 	})
 }
@@ -141,6 +150,46 @@ func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(ts.Stdout(), "requests %s %d\n", r, st.Requests[r])
 	}
 	fmt.Fprintf(ts.Stdout(), "received %d\n", st.BytesReceived)
+}
+
+// accessCmd sets or prints a repo's access on the script's local hub, as
+// its owner would on the Hub's settings page:
+//
+//	access REPO [public|private] [gated=off|auto|manual]
+//
+// With only REPO it prints "REPO private|public gated=off|auto|manual".
+func accessCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: access REPO [public|private] [gated=off|auto|manual]")
+	}
+	h := ts.Value("devhub").(*devhub.Hub)
+	private, gated, err := h.RepoAccess(args[0])
+	ts.Check(err)
+	if len(args) == 1 {
+		vis, g := "public", gated
+		if private {
+			vis = "private"
+		}
+		if g == "" {
+			g = "off"
+		}
+		fmt.Fprintf(ts.Stdout(), "%s %s gated=%s\n", args[0], vis, g)
+		return
+	}
+	for _, a := range args[1:] {
+		switch {
+		case a == "public" || a == "private":
+			private = a == "private"
+		case strings.HasPrefix(a, "gated="):
+			gated = strings.TrimPrefix(a, "gated=")
+			if gated == "off" {
+				gated = ""
+			}
+		default:
+			ts.Fatalf("access: %q is not public, private or gated=MODE", a)
+		}
+	}
+	ts.Check(h.SetRepoAccess(args[0], private, gated))
 }
 
 // genCmd writes a file built from parts, so scripts can make inputs too big

@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import {
+	checkRepoAccess,
 	commit,
 	createCollection,
 	createRepo,
@@ -23,11 +24,14 @@ import {
 	listFiles,
 	modelInfo,
 	pathsInfo,
+	repoExists,
 	uploadFiles,
 } from "@huggingface/hub";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const accessToken = "hf_conformance_write";
+const outsiderToken = "hf_conformance_outsider"; // reads bob/* only
+const acceptedToken = "hf_conformance_accepted"; // accepted the terms of alice/*'s gated repos
 const repo = { type: "model", name: "alice/conformance" };
 const MiB = 1024 * 1024;
 
@@ -39,6 +43,8 @@ before(async () => {
 	const args = [
 		"devhub",
 		"--token", `${accessToken}=write:alice/*`,
+		"--token", `${outsiderToken}=read:bob/*`,
+		"--token", `${acceptedToken}=gated:alice/*`,
 		"--page-size", "3",
 		"--lfs-threshold", String(1 * MiB),
 		"--multipart-threshold", String(8 * MiB),
@@ -231,4 +237,66 @@ test("createCollection and listCollections", async () => {
 	const mine = listed.find((c) => c.slug === slug);
 	assert.equal(mine.title, "Vision sidecars");
 	assert.deepEqual(mine.items.map((i) => i.id), [repo.name]);
+});
+
+// Access: the JS client sends `visibility` on create (create-repo.ts) and
+// reads `private` and `gated` from model info (model-info.ts).
+const privRepo = { type: "model", name: "alice/conformance-private" };
+const gatedRepo = { type: "model", name: "alice/conformance-gated" };
+
+test("createRepo private: hidden from anonymous callers (401, no error code) and outsiders (404)", async () => {
+	await createRepo({ repo: privRepo, private: true, ...opts() });
+	const info = await modelInfo({ name: privRepo.name, ...opts() });
+	assert.equal(info.private, true);
+	assert.equal(info.gated, false);
+	assert.equal(await repoExists({ repo: privRepo, hubUrl, accessToken }), true);
+	assert.equal(await repoExists({ repo: privRepo, hubUrl }), false);
+	await assert.rejects(checkRepoAccess({ repo: privRepo, hubUrl }), (e) => e instanceof HubApiError && e.statusCode === 401);
+	await assert.rejects(
+		modelInfo({ name: privRepo.name, hubUrl, accessToken: outsiderToken }),
+		(e) => e instanceof HubApiError && e.statusCode === 404,
+	);
+	// As the Hub: anonymous gets 401 without X-Error-Code for private and
+	// missing repos alike; a token gets 404 RepoNotFound.
+	for (const name of [privRepo.name, "alice/does-not-exist"]) {
+		const anon = await fetch(`${hubUrl}/api/models/${name}`);
+		assert.equal(anon.status, 401);
+		assert.equal(anon.headers.get("X-Error-Code"), null);
+		const outsider = await fetch(`${hubUrl}/api/models/${name}`, { headers: { Authorization: `Bearer ${outsiderToken}` } });
+		assert.equal(outsider.status, 404);
+		assert.equal(outsider.headers.get("X-Error-Code"), "RepoNotFound");
+	}
+});
+
+test("gated repo: settings set by PUT, gate public in model info, files only for granted tokens", async () => {
+	await createRepo({ repo: gatedRepo, ...opts() });
+	await uploadFiles({ repo: gatedRepo, ...opts(), useXet: false, files: [{ path: "small.txt", content: new Blob([small]) }] });
+	// huggingface_hub's update_repo_settings body; @huggingface/hub has no call for it.
+	const put = await fetch(`${hubUrl}/api/models/${gatedRepo.name}/settings`, {
+		method: "PUT",
+		headers: { Authorization: `Bearer ${accessToken}`, "Content-Type": "application/json" },
+		body: JSON.stringify({ gated: "manual" }),
+	});
+	assert.equal(put.status, 200);
+	const anonInfo = await modelInfo({ name: gatedRepo.name, hubUrl });
+	assert.equal(anonInfo.gated, "manual");
+	assert.equal(anonInfo.private, false);
+	await assert.rejects(
+		downloadFile({ repo: gatedRepo, path: "small.txt", hubUrl, xet: false }),
+		(e) => e instanceof HubApiError && e.statusCode === 401,
+	);
+	await assert.rejects(
+		downloadFile({ repo: gatedRepo, path: "small.txt", hubUrl, accessToken: outsiderToken, xet: false }),
+		(e) => e instanceof HubApiError && e.statusCode === 403,
+	);
+	const blob = await downloadFile({ repo: gatedRepo, path: "small.txt", hubUrl, accessToken: acceptedToken, xet: false });
+	assert.equal(sha256(new Uint8Array(await blob.arrayBuffer())), sha256(small));
+	// A token that passed the gate still cannot change the settings.
+	const denied = await fetch(`${hubUrl}/api/models/${gatedRepo.name}/settings`, {
+		method: "PUT",
+		headers: { Authorization: `Bearer ${acceptedToken}`, "Content-Type": "application/json" },
+		body: JSON.stringify({ gated: false }),
+	});
+	assert.equal(denied.status, 403);
+	assert.equal((await modelInfo({ name: gatedRepo.name, hubUrl })).gated, "manual");
 });

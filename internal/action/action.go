@@ -69,7 +69,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			gha.AddMask(secret)
 		}
 	}
-	r := &runner{cfg: cfg, gha: gha, in: in, secrets: []string{in.HFToken, in.GitHubToken}}
+	secrets := append([]string{in.HFToken, in.GitHubToken}, endpointSecrets(gha.GetInput("hf-endpoint"))...)
+	r := &runner{cfg: cfg, gha: gha, in: in, secrets: secrets}
 	defer func() {
 		// The file commands of go-githubactions panic when their file is
 		// missing or unwritable; report that as a failure, not a crash.

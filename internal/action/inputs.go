@@ -2,9 +2,12 @@ package action
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 )
 
 // Inputs are the action's inputs (action.yml), read from INPUT_* variables.
@@ -43,14 +46,27 @@ func readInputs(a *githubactions.Action) (Inputs, error) {
 	if in.Comment, err = parseBool("comment", a.GetInput("comment"), true); err != nil {
 		return in, err
 	}
-	if in.HFEndpoint == "" {
-		in.HFEndpoint = "https://huggingface.co"
-	}
-	in.HFEndpoint = strings.TrimSuffix(in.HFEndpoint, "/")
-	if !strings.HasPrefix(in.HFEndpoint, "https://") && !strings.HasPrefix(in.HFEndpoint, "http://") {
-		return in, fmt.Errorf("input hf-endpoint %q must be an http(s) URL", in.HFEndpoint)
+	// The endpoint goes into cards, the log, the summary and comments: one
+	// carrying credentials is refused, and the error does not repeat them.
+	if in.HFEndpoint, err = hub.CheckEndpoint("input hf-endpoint", in.HFEndpoint); err != nil {
+		return in, err
 	}
 	return in, nil
+}
+
+// endpointSecrets returns the credentials an endpoint names before its host
+// (the password, and user:password), so they are scrubbed from any text
+// even though such an endpoint is refused.
+func endpointSecrets(endpoint string) []string {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || u.User == nil {
+		return nil
+	}
+	out := []string{u.User.String()}
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p, u.User.Username()+":"+p)
+	}
+	return out
 }
 
 // parseBool reads a boolean input the way the Actions toolkit does

@@ -3,7 +3,6 @@ package action
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
@@ -78,6 +77,9 @@ func (r *runner) pullRequest(ctx context.Context) error {
 					// would refuse: fail the check now, not on merge.
 					ep.Refused, ep.PlanErr = ep.PlanErr, nil
 					r.entryError(ch.New, "vision_source_repo", ep.Refused)
+				case errors.Is(ep.PlanErr, mirror.ErrHiddenSource):
+					// Not a pass: the comment says what could not be checked.
+					r.entryWarning(ch.New, "vision_source_repo", ep.PlanErr)
 				case ep.PlanErr != nil:
 					r.warningf("%s: the Hub could not be read for the live plan: %v", ch.ID, ep.PlanErr)
 				}
@@ -162,18 +164,6 @@ func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head
 
 // entryError reports err as an error annotation at the entry's field.
 func (r *runner) entryError(e *catalog.Entry, field string, err error) {
-	pos, ok := e.FieldPos[field]
-	if !ok {
-		pos = e.Pos
-	}
-	fields := map[string]string{"title": "skulk-weights"}
-	if f := r.repoPath(pos.File); f != "" {
-		fields["file"] = f
-		if pos.Line > 0 {
-			fields["line"] = fmt.Sprint(pos.Line)
-			fields["col"] = fmt.Sprint(pos.Col)
-		}
-	}
 	r.failed = true
-	r.gha.WithFieldsMap(fields).Errorf("%s", r.scrub(err.Error()))
+	r.gha.WithFieldsMap(r.fieldsAt(e, field)).Errorf("%s", r.scrub(err.Error()))
 }

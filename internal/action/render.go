@@ -1,11 +1,13 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 // prView is everything the plan comment and the pull request's summary
@@ -136,6 +138,10 @@ func writeEntryPlan(b *strings.Builder, e entryPlan) {
 	case e.Refused != nil:
 		fmt.Fprintf(b, "\n**Refused:** %s\n\n", mdSafe(e.Refused.Error()))
 		return
+	case errors.Is(e.PlanErr, mirror.ErrHiddenSource):
+		fmt.Fprintf(b, "\n**Finding: the source cannot be read without a token,** and this plan never sends one: %s. So there is no live plan and the source's access is not known here. "+
+			"On merge the publish reads it with the token and creates the sidecar at least as restricted as the source, or fails if the token cannot read it either.\n\n", mdSafe(e.PlanErr.Error()))
+		return
 	case e.PlanErr != nil:
 		fmt.Fprintf(b, "\n**The Hub could not be read, so there is no live plan:** %s. The static plan above stands; the copy is planned again on merge.\n\n", mdSafe(e.PlanErr.Error()))
 		return
@@ -145,11 +151,16 @@ func writeEntryPlan(b *strings.Builder, e entryPlan) {
 	}
 	p := e.Plan
 	fmt.Fprintf(b, "| source commit | `%s` |\n", mdSafe(p.SourceSHA))
-	if p.SidecarHead == "" {
+	fmt.Fprintf(b, "| source access | %s |\n", mdSafe(p.SourceAccess.String()))
+	switch {
+	case p.SidecarHidden:
+		b.WriteString("| sidecar now | not visible without a token: it does not exist yet, or it is private |\n")
+	case p.SidecarHead == "":
 		b.WriteString("| sidecar now | does not exist yet: it would be created |\n")
-	} else {
+	default:
 		fmt.Fprintf(b, "| sidecar now | at `%s` |\n", mdSafe(shortSHA(p.SidecarHead)))
 	}
+	writeSidecarAccess(b, p)
 	fmt.Fprintf(b, "| copy | %s, %s |\n", plural(len(p.Copy), "file", "files"), humanBytes(p.CopyBytes))
 	fmt.Fprintf(b, "| skip (already there) | %s |\n", plural(len(p.Skip), "file", "files"))
 	fmt.Fprintf(b, "| prune | %s |\n\n", plural(len(p.Prune), "file", "files"))
@@ -302,6 +313,11 @@ type entryJSON struct {
 	PruneFiles  int    `json:"prune_files"`
 	Collection  string `json:"collection,omitempty"`
 	Error       string `json:"error,omitempty"`
+
+	// SourceAccess and SidecarAccess are who may read each repo, as the
+	// plan found them ("" when not read).
+	SourceAccess  string `json:"source_access,omitempty"`
+	SidecarAccess string `json:"sidecar_access,omitempty"`
 }
 
 type resultJSON struct {
@@ -315,6 +331,12 @@ type resultJSON struct {
 func planJSON(j *entryJSON, p *Plan) {
 	j.SourceRepo, j.SourceSHA = p.SourceRepo, p.SourceSHA
 	j.CopyFiles, j.CopyBytes, j.SkipFiles, j.PruneFiles = len(p.Copy), p.CopyBytes, len(p.Skip), len(p.Prune)
+	if p.SourceAccess.Known() {
+		j.SourceAccess = p.SourceAccess.String()
+	}
+	if p.SidecarAccess.Known() {
+		j.SidecarAccess = p.SidecarAccess.String()
+	}
 }
 
 func prResult(v prView) resultJSON {
@@ -328,6 +350,8 @@ func prResult(v prView) resultJSON {
 			j.Status = "no-vision"
 		case e.Refused != nil:
 			j.Status, j.Error = "refused", e.Refused.Error()
+		case errors.Is(e.PlanErr, mirror.ErrHiddenSource):
+			j.Status, j.Error = "source-hidden", e.PlanErr.Error()
 		case e.PlanErr != nil:
 			j.Status, j.Error = "hub-unreadable", e.PlanErr.Error()
 		case e.Plan != nil:

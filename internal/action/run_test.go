@@ -10,7 +10,7 @@ import (
 )
 
 // writeRoutes are the local hub's routes that change state.
-var writeRoutes = []string{"repo-create", "repo-delete", "preupload", "commit", "lfs-batch", "storage-put", "storage-part", "storage-complete", "lfs-duplicate", "collection-create", "collection-add-item", "collection-delete-item"}
+var writeRoutes = []string{"repo-create", "repo-delete", "repo-settings", "preupload", "commit", "lfs-batch", "storage-put", "storage-part", "storage-complete", "lfs-duplicate", "collection-create", "collection-add-item", "collection-delete-item"}
 
 func (h *harness) hubWrites() map[string]int {
 	st := h.hub.Stats()

@@ -8,6 +8,7 @@ package card
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -54,7 +56,11 @@ type Facts struct {
 	// because the vision source's card declares none.
 	License         License
 	LicenseFallback bool
-	Files           []File
+	// SourceAccess is who may read the source at the copied commit, and
+	// SidecarAccess who may read the sidecar the card is committed to (at
+	// least as restricted). An access whose gate is not known is left out.
+	SourceAccess, SidecarAccess hub.Access
+	Files                       []File
 }
 
 // Tags every sidecar card carries.
@@ -76,13 +82,35 @@ type provBlock struct {
 	ArtifactType   string `yaml:"artifact_type"`
 	SourceRepo     string `yaml:"source_repo"`
 	SourceRevision string `yaml:"source_revision"`
-	TargetModel    string `yaml:"target_model,omitempty"`
-	CatalogKey     string `yaml:"catalog_key,omitempty"`
-	LicenseSource  string `yaml:"license_source,omitempty"`
-	ExtractedWith  string `yaml:"extracted_with"`
+	// SourceAccess and SidecarAccess state who may read each repo, as
+	// the Hub's settings name it: private, and gated false, auto or manual.
+	SourceAccess  *accessMeta `yaml:"source_access,omitempty,flow"`
+	SidecarAccess *accessMeta `yaml:"sidecar_access,omitempty,flow"`
+	TargetModel   string      `yaml:"target_model,omitempty"`
+	CatalogKey    string      `yaml:"catalog_key,omitempty"`
+	LicenseSource string      `yaml:"license_source,omitempty"`
+	ExtractedWith string      `yaml:"extracted_with"`
 	// Files repeats the file table for machines: a republish reuses an
 	// entry whose oid still matches instead of reading the file again.
 	Files []fileMeta `yaml:"files,omitempty"`
+}
+
+// accessMeta is a repo's access in the foxlight block; Gated is false or
+// the gate's mode, as model info spells it.
+type accessMeta struct {
+	Private bool `yaml:"private"`
+	Gated   any  `yaml:"gated"`
+}
+
+func newAccessMeta(a hub.Access) *accessMeta {
+	if !a.Known() {
+		return nil
+	}
+	m := &accessMeta{Private: a.Private, Gated: false}
+	if a.Gate != hub.GateOff {
+		m.Gated = string(a.Gate)
+	}
+	return m
 }
 
 // fileMeta is one file of the foxlight block. Tensors, DTypes and Params
@@ -100,7 +128,7 @@ type fileMeta struct {
 // Render produces the card for f. Same facts, same bytes: files are sorted by
 // path and nothing depends on the clock.
 func Render(f Facts) []byte {
-	endpoint := strings.TrimRight(f.Endpoint, "/")
+	endpoint := strings.TrimRight(withoutUserinfo(f.Endpoint), "/")
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
@@ -130,6 +158,8 @@ func Render(f Facts) []byte {
 			ArtifactType:   "vision-sidecar",
 			SourceRepo:     f.SourceRepo,
 			SourceRevision: f.SourceSHA,
+			SourceAccess:   newAccessMeta(f.SourceAccess),
+			SidecarAccess:  newAccessMeta(f.SidecarAccess),
 			TargetModel:    f.TargetModel,
 			CatalogKey:     f.CatalogKey,
 			ExtractedWith:  "skulk-weights " + version,
@@ -184,6 +214,12 @@ func Render(f Facts) []byte {
 	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
 	row("Source repository", src)
 	row("Source revision", code(f.SourceSHA)+" ("+mdLink("browse", treeURL(endpoint, f.SourceRepo, f.SourceSHA))+")")
+	if f.SourceAccess.Known() {
+		row("Source access", f.SourceAccess.String())
+	}
+	if f.SidecarAccess.Known() {
+		row("Sidecar access", f.SidecarAccess.String()+"; never less restricted than the source")
+	}
 	if f.TargetModel != "" {
 		row("Target model", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
 	}
@@ -233,6 +269,9 @@ func Render(f Facts) []byte {
 		fmt.Fprintf(&b, "Skulk fetches this sidecar itself when it loads %s. ", code(f.CatalogKey))
 	}
 	fmt.Fprintf(&b, "To fetch it with `huggingface_hub`, pin a revision so the files cannot change under you. The files are identical to %s, so pinning the source at the copied commit gives the same bytes:\n\n", srcAt)
+	if f.SidecarAccess.Known() && f.SidecarAccess != (hub.Access{Gate: hub.GateOff}) {
+		b.WriteString("This repository is " + f.SidecarAccess.String() + ", so downloading needs a token (`HF_TOKEN`) of an account that may read it.\n\n")
+	}
 	b.WriteString("```python\nfrom huggingface_hub import snapshot_download\n\n")
 	fmt.Fprintf(&b, "# This sidecar; replace \"main\" with a commit of this repository to pin it.\n")
 	fmt.Fprintf(&b, "path = snapshot_download(repo_id=%s, revision=\"main\")\n\n", pyString(f.SidecarRepo))
@@ -285,6 +324,23 @@ func licenseOrigin(endpoint string, f Facts, rev string) string {
 		s += ", the vision source"
 	}
 	return s
+}
+
+// withoutUserinfo drops user:password@ from an endpoint: the card is
+// published, and credentials must never be part of it.
+func withoutUserinfo(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		if strings.Contains(endpoint, "@") {
+			return ""
+		}
+		return endpoint
+	}
+	if u.User == nil {
+		return endpoint
+	}
+	u.User = nil
+	return u.String()
 }
 
 func treeURL(endpoint, repo, rev string) string {

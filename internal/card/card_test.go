@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -22,13 +23,15 @@ const (
 // baseFacts are the facts of a typical first mirror.
 func baseFacts() Facts {
 	return Facts{
-		SidecarRepo: "FoxlightAI/Kimi-K2.5-vision",
-		SourceRepo:  "third-party/Kimi-K2.5-vision-encoder",
-		SourceSHA:   srcSHA,
-		TargetModel: "mlx-community/Kimi-K2.5-4bit",
-		CatalogKey:  "foxlight/kimi-k2-5-full-q4-k",
-		ToolVersion: "v0.3.0",
-		License:     License{ID: "other", Name: "modified-mit", Link: "https://github.com/moonshotai/Kimi-K2.5/blob/main/LICENSE", From: "third-party/Kimi-K2.5-vision-encoder"},
+		SidecarRepo:   "FoxlightAI/Kimi-K2.5-vision",
+		SourceRepo:    "third-party/Kimi-K2.5-vision-encoder",
+		SourceSHA:     srcSHA,
+		TargetModel:   "mlx-community/Kimi-K2.5-4bit",
+		CatalogKey:    "foxlight/kimi-k2-5-full-q4-k",
+		ToolVersion:   "v0.3.0",
+		License:       License{ID: "other", Name: "modified-mit", Link: "https://github.com/moonshotai/Kimi-K2.5/blob/main/LICENSE", From: "third-party/Kimi-K2.5-vision-encoder"},
+		SourceAccess:  hub.Access{Gate: hub.GateOff},
+		SidecarAccess: hub.Access{Gate: hub.GateOff},
 		Files: []File{
 			{Path: "vision/model-00002-of-00002.safetensors", OID: strings.Repeat("2b", 20), Size: 268435456, SHA256: strings.Repeat("b1", 32),
 				Tensors: &safetensors.Summary{Tensors: 8, DTypes: []string{"BF16"}, Params: 134217600}},
@@ -49,6 +52,13 @@ func TestRenderGolden(t *testing.T) {
 		},
 		"no_license": func(f *Facts) {
 			f.License = License{}
+		},
+		// A private, manually gated source and its sidecar, through an
+		// endpoint whose credentials must not reach the card.
+		"restricted": func(f *Facts) {
+			f.Endpoint = "http://publisher:endpoint-secret-0123@127.0.0.1:8765/"
+			f.SourceAccess = hub.Access{Private: true, Gate: hub.GateManual}
+			f.SidecarAccess = hub.Access{Private: true, Gate: hub.GateManual}
 		},
 		"relative_license_link": func(f *Facts) {
 			f.Endpoint = "http://127.0.0.1:8765/"
@@ -128,6 +138,8 @@ func TestRenderFrontMatterRoundTrip(t *testing.T) {
 		"artifact_type": "vision-sidecar", "source_repo": f.SourceRepo, "source_revision": srcSHA,
 		"target_model": f.TargetModel, "catalog_key": "0123", "license_source": f.SourceRepo,
 		"extracted_with": "skulk-weights v0.3.0",
+		"source_access":  map[string]any{"private": false, "gated": false},
+		"sidecar_access": map[string]any{"private": false, "gated": false},
 	}
 	if !reflect.DeepEqual(fox, wantFox) {
 		t.Errorf("foxlight block = %v, want %v", fox, wantFox)
@@ -201,5 +213,46 @@ func TestRenderDefaultsLicenseToSource(t *testing.T) {
 	want := "https://huggingface.co/" + f.SourceRepo + "/blob/" + srcSHA + "/LICENSE"
 	if meta["license_link"] != want {
 		t.Errorf("license_link = %v, want %v", meta["license_link"], want)
+	}
+}
+
+func TestRenderAccess(t *testing.T) {
+	f := baseFacts()
+	f.Endpoint = "https://user:endpoint-secret-0123@hub.example/"
+	f.SourceAccess = hub.Access{Gate: hub.GateAuto}
+	f.SidecarAccess = hub.Access{Private: true, Gate: hub.GateManual}
+	got := Render(f)
+	if bytes.Contains(got, []byte("endpoint-secret")) || bytes.Contains(got, []byte("user:")) || bytes.Contains(got, []byte("@hub.example")) {
+		t.Errorf("the endpoint's credentials are in the card:\n%s", got)
+	}
+	if !bytes.Contains(got, []byte("(https://hub.example/third-party/Kimi-K2.5-vision-encoder)")) {
+		t.Errorf("links do not use the endpoint without its credentials:\n%s", got)
+	}
+	fm, err := FrontMatter(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fox := fm["foxlight"].(map[string]any)
+	src, _ := fox["source_access"].(map[string]any)
+	side, _ := fox["sidecar_access"].(map[string]any)
+	if src["private"] != false || src["gated"] != "auto" || side["private"] != true || side["gated"] != "manual" {
+		t.Errorf("foxlight access = %v / %v", src, side)
+	}
+	for _, want := range []string{"| Source access | public, gated (auto) |", "| Sidecar access | private, gated (manual); never less restricted than the source |", "downloading needs a token"} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("card lacks %q", want)
+		}
+	}
+	// Public sources: gated false, no token sentence. Unknown: left out.
+	f = baseFacts()
+	f.SidecarAccess = hub.Access{Gate: "true"}
+	got = Render(f)
+	fm, _ = FrontMatter(got)
+	fox = fm["foxlight"].(map[string]any)
+	if a, _ := fox["source_access"].(map[string]any); a["gated"] != false || a["private"] != false {
+		t.Errorf("public source_access = %v", fox["source_access"])
+	}
+	if _, ok := fox["sidecar_access"]; ok || bytes.Contains(got, []byte("Sidecar access")) || bytes.Contains(got, []byte("needs a token")) {
+		t.Errorf("an unknown access was rendered:\n%s", got)
 	}
 }

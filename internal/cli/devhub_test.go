@@ -110,7 +110,7 @@ func TestDevhubUsage(t *testing.T) {
 		{[]string{"devhub", "--help"}, ExitOK, "usage: skulk-weights devhub"},
 		{[]string{"devhub", "--nope"}, ExitUsage, "unknown flag --nope"},
 		{[]string{"devhub", "--token", "hf_x"}, ExitUsage, "TOKEN=SCOPES"},
-		{[]string{"devhub", "--token", "hf_x=admin:alice/*"}, ExitUsage, "want read:TARGET or write:TARGET"},
+		{[]string{"devhub", "--token", "hf_x=admin:alice/*"}, ExitUsage, "want read:TARGET, write:TARGET or gated:TARGET"},
 		{[]string{"devhub", "--token", "abc=write:alice/*"}, ExitUsage, "must start with hf_"},
 		{[]string{"devhub", "--page-size", "0"}, ExitUsage, "page size must be positive"},
 		{[]string{"devhub", "extra"}, ExitUsage, "unexpected argument"},

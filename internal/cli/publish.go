@@ -91,7 +91,10 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 	case opts.StallTimeout < 0:
 		return out.usage("--stall-timeout must not be negative")
 	}
-	endpoint, err := hub.ParseEndpoint(env.Getenv("HF_ENDPOINT"))
+	// The endpoint is printed in the plan and written into the card, so a
+	// malformed one, or one carrying credentials, is refused before
+	// anything else.
+	endpoint, err := hub.CheckEndpoint("HF_ENDPOINT", env.Getenv("HF_ENDPOINT"))
 	if err != nil {
 		return out.fail("invalid_environment", ExitFailure, err.Error())
 	}
@@ -181,7 +184,14 @@ type visionPlan struct {
 	SidecarRepo    string `json:"sidecar_repo"`
 	Step           string `json:"step"`
 	Collection     string `json:"collection,omitempty"` // title or slug; "" when filing is disabled
+	// SidecarAccess says how restricted the sidecar will be: the source's
+	// settings are read from the Hub at publish time, which a dry run does
+	// not reach.
+	SidecarAccess string `json:"sidecar_access"`
 }
+
+// sidecarAccessRule is what a dry run can say about the sidecar's access.
+const sidecarAccessRule = "at least as restricted as the source (private if it is, gated at least as strictly), read from the Hub at publish time"
 
 const (
 	noVindexYet = "this tool does not build vindexes yet"
@@ -221,7 +231,7 @@ func newPlan(e *catalog.Entry, opts *publishOptions, coll collections, endpoint 
 			p.Vision = &visionPlan{
 				SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision,
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
-				Collection: coll.vision,
+				Collection: coll.vision, SidecarAccess: sidecarAccessRule,
 			}
 		} else {
 			p.visionAbsent = true
@@ -288,6 +298,7 @@ func (p *publishPlan) print(w io.Writer) {
 	if p.Vision.Collection != "" {
 		fmt.Fprintf(w, "vision collection: %s\n", p.Vision.Collection)
 	}
+	fmt.Fprintf(w, "vision sidecar access: %s\n", p.Vision.SidecarAccess)
 }
 
 func boolInt(b bool) int {

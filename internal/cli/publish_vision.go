@@ -68,6 +68,7 @@ func printResult(w io.Writer, r *mirror.Result) {
 	}
 	fmt.Fprintf(w, "source:       %s@%s (%s)\n", p.SourceRepo, p.SourceSHA, p.SourceRevision)
 	fmt.Fprintf(w, "sidecar:      %s\n", p.SidecarRepo)
+	fmt.Fprintf(w, "access:       source %s; sidecar %s\n", p.SourceAccess, p.SidecarAccess)
 	if r.Commit != "" {
 		fmt.Fprintf(w, "commit:       %s\n", r.Commit)
 	} else {

@@ -7,9 +7,12 @@ import (
 )
 
 // scope grants read or write on one namespace ("ns/*"), one repo ("ns/name")
-// or everything ("*").
+// or everything ("*"); or, as gated, only access to the files of the gated
+// repos it names: what a user gets on the Hub by accepting a gated repo's
+// terms (and, for a manual gate, being approved), without any other right.
 type scope struct {
 	write    bool
+	gated    bool
 	ns, name string // "*" for any
 }
 
@@ -23,10 +26,10 @@ func parseScopes(spec string) (*token, error) {
 	for _, s := range strings.Split(spec, ",") {
 		s = strings.TrimSpace(s)
 		perm, target, ok := strings.Cut(s, ":")
-		if !ok || (perm != "read" && perm != "write") {
-			return nil, fmt.Errorf("token scope %q: want read:TARGET or write:TARGET", s)
+		if !ok || (perm != "read" && perm != "write" && perm != "gated") {
+			return nil, fmt.Errorf("token scope %q: want read:TARGET, write:TARGET or gated:TARGET", s)
 		}
-		sc := scope{write: perm == "write"}
+		sc := scope{write: perm == "write", gated: perm == "gated"}
 		switch {
 		case target == "*":
 			sc.ns, sc.name = "*", "*"
@@ -47,7 +50,7 @@ func parseScopes(spec string) (*token, error) {
 func (t *token) user() string {
 	for _, w := range []bool{true, false} {
 		for _, s := range t.scopes {
-			if s.write == w && s.ns != "*" {
+			if s.write == w && !s.gated && s.ns != "*" {
 				return s.ns
 			}
 		}
@@ -60,14 +63,33 @@ func (t *token) allows(write bool, ns, name string) bool {
 		return false
 	}
 	for _, s := range t.scopes {
-		if write && !s.write {
+		if s.gated || (write && !s.write) {
 			continue
 		}
-		if (s.ns == "*" || s.ns == ns) && (s.name == "*" || s.name == name) {
+		if s.matches(ns, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// passesGate reports whether the token may download a gated repo's files:
+// it can read the repo (as the owner's members can), or it was granted
+// access to that repo's gate.
+func (t *token) passesGate(ns, name string) bool {
+	if t == nil {
+		return false
+	}
+	for _, s := range t.scopes {
+		if s.matches(ns, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s scope) matches(ns, name string) bool {
+	return (s.ns == "*" || s.ns == ns) && (s.name == "*" || s.name == name)
 }
 
 // caller is who sent a request.
@@ -96,15 +118,16 @@ func (h *Hub) identify(r *http.Request) (*caller, *hubError) {
 }
 
 // readRepoLocked finds a repo the caller may read. Like the Hub it does not
-// tell a missing repo from a private one: 401 to anonymous callers, 404 to
-// authenticated ones.
+// tell a missing repo from a private one: to a caller without a token it
+// answers 401 with no X-Error-Code (errHiddenRepo), to one with a token 404
+// RepoNotFound.
 func (h *Hub) readRepoLocked(c *caller, typ, ns, name string) (*repo, *hubError) {
 	rp, ok := h.repos[repoKey(typ, ns, name)]
 	if ok && (!rp.Private || c.tok.allows(false, ns, name)) {
 		return rp, nil
 	}
 	if c.anonymous() {
-		return nil, errRepoNotFound(401)
+		return nil, errHiddenRepo()
 	}
 	return nil, errRepoNotFound(404)
 }
@@ -124,9 +147,9 @@ func (h *Hub) writeRepoLocked(c *caller, typ, ns, name string) (*repo, *hubError
 	return rp, nil
 }
 
-// canDownload reports whether the caller passes a gated repo's gate.
+// checkGateLocked refuses a caller that has not passed a gated repo's gate.
 func (h *Hub) checkGateLocked(c *caller, rp *repo) *hubError {
-	if !rp.Gated || c.tok.allows(false, rp.NS, rp.Name) || rp.GatedAllow[c.raw] && c.raw != "" {
+	if rp.Gated == "" || c.tok.passesGate(rp.NS, rp.Name) || rp.GatedAllow[c.raw] && c.raw != "" {
 		return nil
 	}
 	msg := fmt.Sprintf("Access to %s %s is restricted. You must have access to it and be authenticated to access it. Please log in.", rp.Type, rp.ID())

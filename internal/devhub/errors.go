@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// hubError is an HTTP failure in the Hub's form: status, X-Error-Code,
-// X-Error-Message and a JSON body {"error": message, ...Extra}.
+// hubError is an HTTP failure in the Hub's form: status, X-Error-Code
+// (none when Code is empty), X-Error-Message and a JSON body
+// {"error": message, ...Extra}.
 type hubError struct {
 	Status  int
 	Code    string
@@ -39,6 +40,15 @@ func errRepoNotFound(status int) *hubError {
 	return &hubError{Status: status, Code: "RepoNotFound", Msg: "Repository not found"}
 }
 
+// errHiddenRepo is the Hub's answer to a caller without a token asking for
+// a repo that is private or does not exist: 401 and no X-Error-Code, which
+// huggingface_hub's hf_raise_for_status (utils/_http.py) turns into
+// RepositoryNotFoundError ("401 is misleading as it is returned for private
+// and gated repos if user is not authenticated, missing repos").
+func errHiddenRepo() *hubError {
+	return &hubError{Status: 401, Msg: "Invalid username or password."}
+}
+
 func errNotFound(msg string) *hubError {
 	return &hubError{Status: 404, Code: "NotFound", Msg: msg}
 }
@@ -62,7 +72,9 @@ func writeError(w http.ResponseWriter, r *http.Request, e *hubError) {
 	for k, v := range e.Headers {
 		hd.Set(k, v)
 	}
-	hd.Set("X-Error-Code", e.Code)
+	if e.Code != "" {
+		hd.Set("X-Error-Code", e.Code)
+	}
 	hd.Set("X-Error-Message", strings.Join(strings.Fields(e.Msg), " "))
 	body := map[string]any{"error": e.Msg}
 	for k, v := range e.Extra {

@@ -186,9 +186,11 @@ var (
 // RepoOptions describes a repo created through the Go API.
 type RepoOptions struct {
 	Private bool
-	Gated   bool
+	// Gated is "" (not gated), "auto" or "manual".
+	Gated string
 	// GatedAllow lists the tokens granted access to a gated repo's files
-	// (tokens with read scope on the repo always have it).
+	// (tokens with read scope on the repo, or a gated: scope naming it,
+	// always have it).
 	GatedAllow []string
 }
 
@@ -217,7 +219,8 @@ type commit struct {
 type repo struct {
 	Type, NS, Name string // Type: model, dataset or space
 	ObjID          string
-	Private, Gated bool
+	Private        bool
+	Gated          string // "", "auto" or "manual"
 	GatedAllow     map[string]bool
 	Branches       map[string]string
 	Commits        map[string]*commit
@@ -282,6 +285,9 @@ func (h *Hub) CreateRepo(id string, o RepoOptions) error {
 	if err != nil {
 		return err
 	}
+	if !validGate(o.Gated) {
+		return fmt.Errorf("devhub: %s: gated %q is not \"\", \"auto\" or \"manual\"", id, o.Gated)
+	}
 	ga, err := h.store.put(strings.NewReader(defaultGitattributes), "", -1)
 	if err != nil {
 		return err
@@ -297,6 +303,36 @@ func (h *Hub) CreateRepo(id string, o RepoOptions) error {
 		rp.GatedAllow[t] = true
 	}
 	h.initialCommitLocked(rp, ga, nil)
+	return nil
+}
+
+func validGate(g string) bool { return g == "" || g == "auto" || g == "manual" }
+
+// RepoAccess returns who may read repo id: whether it is private, and its
+// gate ("", "auto" or "manual").
+func (h *Hub) RepoAccess(id string) (private bool, gated string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rp, err := h.lookupRepo(id)
+	if err != nil {
+		return false, "", err
+	}
+	return rp.Private, rp.Gated, nil
+}
+
+// SetRepoAccess changes repo id's settings as PUT .../settings does: a test
+// can make a source private or gated between two runs.
+func (h *Hub) SetRepoAccess(id string, private bool, gated string) error {
+	if !validGate(gated) {
+		return fmt.Errorf("devhub: %s: gated %q is not \"\", \"auto\" or \"manual\"", id, gated)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rp, err := h.lookupRepo(id)
+	if err != nil {
+		return err
+	}
+	rp.Private, rp.Gated = private, gated
 	return nil
 }
 

@@ -105,6 +105,12 @@ func (e *env) do(method, path, token string, body any, hdr ...string) *resp {
 }
 
 // wantStatus checks status and, for errors, the Hub's error form.
+// noCode asks wantStatus for an error without X-Error-Code: the Hub's 401
+// for a private or missing repo asked for without a token.
+const noCode = "(none)"
+
+// wantStatus checks the status and, for an error, the X-Error-Code (any
+// when code is "", absent when it is noCode), the message and the JSON body.
 func (e *env) wantStatus(r *resp, status int, code string) {
 	e.t.Helper()
 	if r.StatusCode != status {
@@ -113,8 +119,12 @@ func (e *env) wantStatus(r *resp, status int, code string) {
 	if status < 400 {
 		return
 	}
-	if got := r.Header.Get("X-Error-Code"); code != "" && got != code {
-		e.t.Errorf("X-Error-Code = %q, want %q", got, code)
+	got, has := r.Header.Get("X-Error-Code"), len(r.Header.Values("X-Error-Code")) > 0
+	switch {
+	case code == noCode && has:
+		e.t.Errorf("%s %s: X-Error-Code = %q, want none", r.Request.Method, r.Request.URL.Path, got)
+	case code != "" && code != noCode && got != code:
+		e.t.Errorf("%s %s: X-Error-Code = %q, want %q", r.Request.Method, r.Request.URL.Path, got, code)
 	}
 	if r.Header.Get("X-Error-Message") == "" {
 		e.t.Errorf("no X-Error-Message")

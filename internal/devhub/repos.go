@@ -55,7 +55,10 @@ func (h *Hub) createRepo(c *call) error {
 	if !c.caller.tok.allows(true, ns, name) {
 		return errForbidden(fmt.Sprintf("You don't have the rights to create a %s under the namespace %q", typ, ns))
 	}
-	private := req.Visibility == "private" || (req.Private != nil && *req.Private)
+	private, herr := visibility(req.Private, req.Visibility)
+	if herr != nil {
+		return herr
+	}
 	extra := map[string]*fileEntry{}
 	for _, f := range req.Files {
 		data, err := decodeContent(f.Content, f.Encoding)
@@ -275,8 +278,8 @@ func (h *Hub) repoInfo(c *call) error {
 		siblings = append(siblings, s)
 	}
 	var gated any = false
-	if rp.Gated {
-		gated = "auto"
+	if rp.Gated != "" {
+		gated = rp.Gated
 	}
 	info := map[string]any{
 		"_id": rp.ObjID, "id": rp.ID(), "author": rp.NS, "sha": cm.ID,
@@ -709,6 +712,10 @@ func (h *Hub) whoami(c *call) error {
 	user := t.user()
 	seen := map[string]bool{}
 	for _, s := range t.scopes {
+		if s.gated {
+			// Access to a gated repo's files is not a permission of the token.
+			continue
+		}
 		if s.write {
 			role = "write"
 		}

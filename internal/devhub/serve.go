@@ -198,6 +198,8 @@ func (h *Hub) routeAPI(c *call, segs []string, m string, get bool) (string, hand
 			return "lfs-duplicate", h.duplicateLFS, c
 		case len(rest) == 1 && rest[0] == "refs" && get:
 			return "refs", h.refs, c
+		case len(rest) == 1 && rest[0] == "settings" && m == http.MethodPut:
+			return "repo-settings", h.repoSettings, c
 		}
 	}
 	return "not-found", nil, c

@@ -80,9 +80,15 @@ func New(endpoint, token string, opts ...Option) *Client {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
+	// Callers check the endpoint with CheckEndpoint first; credentials in
+	// it are still never sent (Go would send them as basic auth) nor shown.
+	endpoint = stripUserinfo(endpoint)
 	origin, err := url.Parse(endpoint)
 	if err != nil || origin.Host == "" {
 		origin = &url.URL{Scheme: "https", Host: "invalid.endpoint"}
+		if strings.Contains(endpoint, "@") {
+			endpoint = origin.String()
+		}
 	}
 	c := &Client{
 		endpoint:  endpoint,
@@ -106,11 +112,11 @@ func New(endpoint, token string, opts ...Option) *Client {
 }
 
 // FromEnv returns a client configured as the official clients are:
-// HF_ENDPOINT (default https://huggingface.co), checked by ParseEndpoint,
+// HF_ENDPOINT (default https://huggingface.co), checked by CheckEndpoint,
 // and the token TokenFromEnv finds, which it also returns so the caller
 // can say where it came from. A client without a token is anonymous.
 func FromEnv(getenv func(string) string, opts ...Option) (*Client, Token, error) {
-	endpoint, err := ParseEndpoint(getenv("HF_ENDPOINT"))
+	endpoint, err := CheckEndpoint("HF_ENDPOINT", getenv("HF_ENDPOINT"))
 	if err != nil {
 		return nil, Token{}, err
 	}

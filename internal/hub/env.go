@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,56 +109,4 @@ func expandPath(p string, getenv func(string) string) string {
 func cleanToken(s string) string {
 	s = strings.NewReplacer("\r", "", "\n", "").Replace(s)
 	return strings.TrimSpace(s)
-}
-
-// ErrBadEndpoint is matched by every error ParseEndpoint returns.
-var ErrBadEndpoint = errors.New("bad HF_ENDPOINT")
-
-// ParseEndpoint checks an HF_ENDPOINT value and returns it without
-// trailing slashes; empty means DefaultEndpoint. A value that is not an
-// absolute http:// or https:// URL with a host fails at once, rather than
-// as a network error retried for half a minute. The error quotes the value
-// with any user:password@ part hidden.
-func ParseEndpoint(raw string) (string, error) {
-	v := strings.TrimSpace(raw)
-	if v == "" {
-		return DefaultEndpoint, nil
-	}
-	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("%w: %q is not a Hub URL: %s (for example https://huggingface.co or http://127.0.0.1:8990)", ErrBadEndpoint, hideUserinfo(v), why)
-	}
-	u, err := url.Parse(v)
-	switch {
-	case err != nil:
-		return bad("it does not parse as a URL")
-	case u.Scheme == "" || !strings.Contains(v, "://"):
-		return bad("it has no scheme; start it with https:// or http://")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return bad(fmt.Sprintf("the scheme is %s; use https:// or http://", u.Scheme))
-	case u.Opaque != "" || u.Hostname() == "":
-		return bad("it names no host")
-	case u.Port() == "" && strings.HasSuffix(u.Host, ":"):
-		return bad("the port is empty")
-	case u.RawQuery != "" || u.Fragment != "" || strings.Contains(v, "?") || strings.Contains(v, "#"):
-		return bad("it has a query or fragment")
-	case strings.ContainsAny(v, " \t\r\n\\"):
-		return bad("it contains white space or a backslash")
-	}
-	return strings.TrimRight(v, "/"), nil
-}
-
-// hideUserinfo masks a user:password@ part of a URL-like string.
-func hideUserinfo(s string) string {
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + 3
-	}
-	end := len(s)
-	if j := strings.IndexAny(s[start:], "/?#"); j >= 0 {
-		end = start + j
-	}
-	if at := strings.LastIndex(s[start:end], "@"); at >= 0 {
-		return s[:start] + "***" + s[start+at:]
-	}
-	return s
 }

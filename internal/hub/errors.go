@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrRepoNotFound:
-		return e.Code == "RepoNotFound"
+		return e.Code == "RepoNotFound" || e.hiddenRepo()
 	case ErrRevisionNotFound:
 		return e.Code == "RevisionNotFound"
 	case ErrEntryNotFound:
@@ -72,7 +73,7 @@ func (e *Error) Is(target error) bool {
 	case ErrGated:
 		return e.Code == "GatedRepo"
 	case ErrUnauthorized:
-		return e.Status == http.StatusUnauthorized && e.Code != "RepoNotFound"
+		return e.Status == http.StatusUnauthorized && e.Code != "RepoNotFound" && e.Code != "GatedRepo" && !e.hiddenRepo()
 	case ErrForbidden:
 		return e.Status == http.StatusForbidden && e.Code != "GatedRepo"
 	case ErrRateLimited:
@@ -83,6 +84,25 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusPreconditionFailed
 	}
 	return false
+}
+
+// invalidCredentials is the X-Error-Message of the Hub's 401 for a token it
+// does not know.
+const invalidCredentials = "Invalid credentials in Authorization header"
+
+// repoURLRE matches the paths of repo URLs, as huggingface_hub's
+// REPO_API_REGEX does (utils/_http.py): /api/{models,datasets,spaces}/...
+// and /{repo}/resolve/....
+var repoURLRE = regexp.MustCompile(`^(/api/(models|datasets|spaces)/.+|/.+/resolve/.+)$`)
+
+// hiddenRepo reports a 401 without X-Error-Code on a repo URL: the Hub's
+// answer to a caller without a token for a repo that is private or does
+// not exist, which it does not tell apart. huggingface_hub's
+// hf_raise_for_status (utils/_http.py) raises RepositoryNotFoundError for
+// it, unless the message says the token itself was refused; so does this
+// client, instead of reporting a token problem to a caller that sent none.
+func (e *Error) hiddenRepo() bool {
+	return e.Status == http.StatusUnauthorized && e.Code == "" && e.Message != invalidCredentials && repoURLRE.MatchString(e.Path)
 }
 
 // newError builds an *Error from a failed response and drains its body.

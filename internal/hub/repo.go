@@ -18,7 +18,7 @@ type RepoInfo struct {
 	ID       string         `json:"id"`
 	SHA      string         `json:"sha"`
 	Private  bool           `json:"private"`
-	Gated    any            `json:"gated"` // false | "auto" | "manual"
+	Gated    Gate           `json:"gated"`
 	CardData map[string]any `json:"cardData"`
 	Tags     []string       `json:"tags"`
 	Siblings []struct {

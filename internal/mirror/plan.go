@@ -88,15 +88,26 @@ type FileAction struct {
 
 // Plan is what a publish would do, computed read-only.
 type Plan struct {
-	SourceRepo     string       `json:"source_repo"`
-	SourceRevision string       `json:"source_revision"`
-	SourceSHA      string       `json:"source_sha"`
-	SidecarRepo    string       `json:"sidecar_repo"`
-	SidecarHead    string       `json:"sidecar_head"` // "" when the sidecar does not exist yet
-	Copy           []FileAction `json:"copy"`
-	Skip           []FileAction `json:"skip"`
-	Prune          []FileAction `json:"prune"`
-	CopyBytes      int64        `json:"copy_bytes"`
+	SourceRepo     string `json:"source_repo"`
+	SourceRevision string `json:"source_revision"`
+	SourceSHA      string `json:"source_sha"`
+	SidecarRepo    string `json:"sidecar_repo"`
+	SidecarHead    string `json:"sidecar_head"` // "" when the sidecar does not exist yet
+	// SourceAccess is who may read the source, as its model info at the
+	// pinned revision says; SidecarAccess who may read the sidecar, zero
+	// when it does not exist yet (or is hidden).
+	SourceAccess  hub.Access `json:"source_access"`
+	SidecarAccess hub.Access `json:"sidecar_access"`
+	// SidecarHidden says a plan read without a token could not see the
+	// sidecar: the Hub answers alike for a private repo and a missing one.
+	SidecarHidden bool `json:"sidecar_hidden,omitempty"`
+	// HeadersUnread says why a plan did not check the safetensors headers
+	// (a gated source read without a token); a publish always checks them.
+	HeadersUnread string       `json:"headers_unread,omitempty"`
+	Copy          []FileAction `json:"copy"`
+	Skip          []FileAction `json:"skip"`
+	Prune         []FileAction `json:"prune"`
+	CopyBytes     int64        `json:"copy_bytes"`
 
 	source   []hub.TreeEntry          // managed source files at SourceSHA
 	cardData map[string]any           // the source card's front matter at SourceSHA
@@ -161,9 +172,18 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 	if err := planSidecar(ctx, &opts, p); err != nil {
 		return nil, err
 	}
+	// A sidecar a publish would refuse for its access is refused here too.
+	if err := checkAccess(p); err != nil {
+		return nil, err
+	}
 	// A file a publish would refuse is refused here too, so a pull
 	// request's plan shows it before the merge.
 	reuseCard(ctx, &opts, p, nil)
+	if p.SourceAccess.Gate != hub.GateOff && !opts.Source.HasToken() {
+		// A gated repo's metadata and tree are public, its files are not.
+		p.HeadersUnread = fmt.Sprintf("%s is %s: its files cannot be read without a token, so its safetensors headers are checked by the publish, before anything is written", p.SourceRepo, p.SourceAccess.Gate)
+		return p, nil
+	}
 	if err := checkHeaders(ctx, &opts, p, map[string]*safetensors.Summary{}); err != nil {
 		return nil, err
 	}
@@ -190,11 +210,18 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		err = fmt.Errorf("the hub answered no commit sha")
 	}
 	if err != nil {
+		if !opts.Source.HasToken() && errors.Is(err, hub.ErrRepoNotFound) {
+			return nil, &hiddenError{repo: p.SourceRepo, rev: p.SourceRevision, hub: err}
+		}
 		return nil, fmt.Errorf("resolving %s@%s: %w", p.SourceRepo, p.SourceRevision, describe(err, p.SourceRepo))
 	}
 	sha := info.SHA
 	p.SourceSHA = sha
 	p.cardData = info.CardData
+	p.SourceAccess = hub.AccessOf(info)
+	if err := p.SourceAccess.Check(p.SourceRepo); err != nil {
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s: %v; nothing was written", p.SourceRepo, err)}
+	}
 	tree, err := opts.Source.ListTree(ctx, p.SourceRepo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s@%s: %w", p.SourceRepo, short(sha), describe(err, p.SourceRepo))
@@ -254,14 +281,21 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 	p.Copy, p.Skip, p.Prune, p.CopyBytes = nil, nil, nil, 0
 	p.sidecar = map[string]hub.TreeEntry{}
+	p.SidecarAccess, p.SidecarHidden = hub.Access{}, false
 	info, err := opts.Dest.RepoInfo(ctx, p.SidecarRepo, "main")
 	switch {
 	case errors.Is(err, hub.ErrRepoNotFound) || errors.Is(err, hub.ErrRevisionNotFound):
 		p.SidecarHead = ""
+		// Without a token a private sidecar looks missing.
+		p.SidecarHidden = !opts.Dest.HasToken() && errors.Is(err, hub.ErrRepoNotFound)
 	case err != nil:
 		return fmt.Errorf("reading sidecar %s: %w", p.SidecarRepo, describe(err, p.SidecarRepo))
 	default:
 		p.SidecarHead = info.SHA
+		p.SidecarAccess = hub.AccessOf(info)
+		if err := p.SidecarAccess.Check(p.SidecarRepo); err != nil {
+			return &PlanError{fmt.Sprintf("refusing to publish into %s: %v; nothing was written", p.SidecarRepo, err)}
+		}
 		tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, info.SHA)
 		if err != nil {
 			return fmt.Errorf("listing sidecar %s@%s: %w", p.SidecarRepo, short(info.SHA), describe(err, p.SidecarRepo))

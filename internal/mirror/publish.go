@@ -87,6 +87,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := planSidecar(ctx, &opts, p); err != nil {
 			return err
 		}
+		if err := checkAccess(p); err != nil {
+			return err
+		}
 		reuseCard(ctx, &opts, p, prog)
 		return checkHeaders(ctx, &opts, p, headers)
 	}
@@ -102,12 +105,23 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 		if p.SidecarHead == "" {
-			if err := ensureRepo(ctx, &opts, p.SidecarRepo, prog); err != nil {
+			if err := ensureRepo(ctx, &opts, p.SidecarRepo, p.SourceAccess.Private, prog); err != nil {
 				return nil, err
 			}
 			if err := prepare(); err != nil {
 				return nil, err
 			}
+		}
+		// The sidecar gets its source's access before the first upload.
+		if raised, err := raiseAccess(ctx, &opts, p, prog); err != nil {
+			return nil, err
+		} else if raised {
+			if err := prepare(); err != nil {
+				return nil, err
+			}
+		}
+		if err := requireAccess(p); err != nil {
+			return nil, err
 		}
 		prog.Logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
 			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.known), len(p.Prune))
@@ -248,10 +262,14 @@ func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress.Rep
 	return card.License{}, true
 }
 
-// ensureRepo creates the sidecar as a public model repo.
-func ensureRepo(ctx context.Context, opts *Options, repo string, prog *progress.Reporter) error {
-	err := opts.Dest.CreateRepo(ctx, repo, false)
+// ensureRepo creates the sidecar as a model repo, private when its source
+// is (the gate, which creation cannot set, is raiseAccess's).
+func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, prog *progress.Reporter) error {
+	err := opts.Dest.CreateRepo(ctx, repo, private)
 	switch {
+	case err == nil && private:
+		prog.Logf("created %s as a private repo", repo)
+		return nil
 	case err == nil:
 		prog.Logf("created %s", repo)
 		return nil
@@ -335,6 +353,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	f := card.Facts{
 		Endpoint: c.opts.Dest.Endpoint(), SidecarRepo: c.p.SidecarRepo, SourceRepo: c.p.SourceRepo, SourceSHA: c.p.SourceSHA,
 		TargetModel: e.SourceModel, CatalogKey: e.ID(), ToolVersion: c.opts.ToolVersion, License: lic, LicenseFallback: fallback,
+		SourceAccess: c.p.SourceAccess, SidecarAccess: c.p.SidecarAccess,
 	}
 	files := make([]card.File, len(c.p.source))
 	g, gctx := errgroup.WithContext(ctx)

@@ -2,14 +2,17 @@
 // collects every text a run produces (stdout, stderr, logs, errors, step
 // summaries, outputs, comments) and every request a test server receives,
 // and fails the test at cleanup if a secret appears anywhere except in a
-// request's Authorization header.
+// request's Authorization header. Credentials of an endpoint URL
+// (user:password@host, see Endpoint) may not appear even there.
 package secrettest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -19,14 +22,15 @@ import (
 // Watch looks for secrets in what it is given. It is safe for concurrent
 // use.
 type Watch struct {
-	t       testing.TB
-	secrets []string
+	t testing.TB
 
-	mu    sync.Mutex
-	texts map[string]int // source name -> number of texts checked
-	leaks []string       // "source: context"
-	auth  map[string]int // server name -> requests that carried a secret in Authorization
-	reqs  map[string]int // server name -> requests seen
+	mu       sync.Mutex
+	secrets  []string
+	endpoint []string       // endpoint credentials: secrets that no header may carry either
+	texts    map[string]int // source name -> number of texts checked
+	leaks    []string       // "source: context"
+	auth     map[string]int // server name -> requests that carried a secret in Authorization
+	reqs     map[string]int // server name -> requests seen
 }
 
 // New returns a Watch for secrets that reports at t's cleanup. Empty
@@ -44,6 +48,42 @@ func New(t testing.TB, secrets ...string) *Watch {
 	return w
 }
 
+// Endpoint adds the credentials of an endpoint URL (scheme://user:password@host)
+// to what the Watch looks for: the password, the user:password pair as
+// written and percent-decoded, and the base64 form a Basic Authorization
+// header carries (a user name alone is not a secret). Unlike
+// a token, endpoint credentials may not appear in a request's Authorization
+// header either: a request carrying them is a leak. The password must be at
+// least 8 bytes long; an endpoint without one fails the test.
+func (w *Watch) Endpoint(endpoint string) {
+	w.t.Helper()
+	u, err := url.Parse(endpoint)
+	if err != nil || u.User == nil {
+		w.t.Fatalf("secrettest: endpoint %q has no credentials to watch", endpoint)
+	}
+	pass, ok := u.User.Password()
+	if !ok || len(pass) < 8 {
+		w.t.Fatalf("secrettest: the endpoint's password is missing or too short to search for")
+	}
+	user := u.User.Username()
+	raw, _, _ := strings.Cut(strings.TrimPrefix(endpoint, u.Scheme+"://"), "@")
+	found := []string{pass, user + ":" + pass, raw, base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}
+	if esc := url.QueryEscape(pass); esc != pass {
+		found = append(found, esc)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.secrets = append(w.secrets, found...)
+	w.endpoint = append(w.endpoint, found...)
+}
+
+// all returns every secret searched for.
+func (w *Watch) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.secrets
+}
+
 // Text checks one text produced under source (e.g. "stderr", "error").
 func (w *Watch) Text(source, text string) {
 	w.mu.Lock()
@@ -51,7 +91,7 @@ func (w *Watch) Text(source, text string) {
 	w.texts[source]++
 	for _, s := range w.secrets {
 		if i := strings.Index(text, s); i >= 0 {
-			w.leaks = append(w.leaks, fmt.Sprintf("%s: …%s…", source, excerpt(text, i, len(s))))
+			w.leaks = append(w.leaks, fmt.Sprintf("%s: …%s…", source, excerpt(text, i, len(s), w.secrets)))
 		}
 	}
 }
@@ -85,6 +125,12 @@ func (w *Watch) Handler(server string, next http.Handler) http.Handler {
 		if a := r.Header.Get("Authorization"); a != "" && w.contains(a) {
 			w.mu.Lock()
 			w.auth[server]++
+			for _, sec := range w.endpoint {
+				if strings.Contains(a, sec) {
+					w.leaks = append(w.leaks, fmt.Sprintf("%s request Authorization header: endpoint credentials (%s %s)", server, r.Method, r.URL.Path))
+					break
+				}
+			}
 			w.mu.Unlock()
 		}
 		var head bytes.Buffer
@@ -139,7 +185,7 @@ func (w *Watch) Leaks() []string {
 }
 
 func (w *Watch) contains(s string) bool {
-	for _, sec := range w.secrets {
+	for _, sec := range w.all() {
 		if strings.Contains(s, sec) {
 			return true
 		}
@@ -153,10 +199,17 @@ func (w *Watch) check() {
 	}
 }
 
-func excerpt(s string, i, n int) string {
+func excerpt(s string, i, n int, secrets []string) string {
 	lo, hi := max(0, i-40), min(len(s), i+n+40)
-	// The excerpt itself must not print the secret into the test log.
-	return strings.ReplaceAll(s[lo:hi], s[i:i+n], "<SECRET>")
+	// The excerpt itself must not print any secret into the test log,
+	// longest first so one that contains another is masked whole.
+	out := s[lo:hi]
+	sorted := append([]string(nil), secrets...)
+	sort.Slice(sorted, func(a, b int) bool { return len(sorted[a]) > len(sorted[b]) })
+	for _, sec := range sorted {
+		out = strings.ReplaceAll(out, sec, "<SECRET>")
+	}
+	return out
 }
 
 // scanWriter finds secrets in a stream, keeping the last len(secret)-1
@@ -178,7 +231,7 @@ func (s *scanWriter) scan(p []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keep := 0
-	for _, sec := range s.w.secrets {
+	for _, sec := range s.w.all() {
 		keep = max(keep, len(sec)-1)
 	}
 	buf := append(s.tail, p...)

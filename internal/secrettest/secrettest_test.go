@@ -84,3 +84,55 @@ func TestHandlerSeparatesAuthorizationFromTheRest(t *testing.T) {
 		t.Errorf("Requests = %d", w.Requests("hub"))
 	}
 }
+
+func TestEndpointCredentialsAreWatchedEverywhere(t *testing.T) {
+	const endpoint = "https://publisher:p%40ss-w0rd-0123@hub.example"
+	for _, c := range []struct {
+		name string
+		leak func(w *Watch, srvURL string)
+	}{
+		{"password in a log", func(w *Watch, _ string) { w.Text("stderr", "connecting with p@ss-w0rd-0123") }},
+		{"userinfo as written in a card", func(w *Watch, _ string) { w.Text("card", "see https://publisher:p%40ss-w0rd-0123@hub.example/x") }},
+		{"user:password decoded", func(w *Watch, _ string) { w.Text("comment", "publisher:p@ss-w0rd-0123") }},
+		{"basic auth header sent", func(w *Watch, srvURL string) {
+			req, _ := http.NewRequest("GET", srvURL+"/api/models/a/b", nil)
+			req.SetBasicAuth("publisher", "p@ss-w0rd-0123")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}},
+		{"basic auth from the URL", func(w *Watch, srvURL string) {
+			u := strings.Replace(srvURL, "http://", "http://publisher:p%40ss-w0rd-0123@", 1)
+			if resp, err := http.Get(u + "/x"); err == nil {
+				resp.Body.Close()
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ft := &fakeTB{TB: t}
+			w := New(ft, secret)
+			w.Endpoint(endpoint)
+			srv := httptest.NewServer(w.Handler("hub", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+			defer srv.Close()
+			c.leak(w, srv.URL)
+			if got := w.Leaks(); len(got) == 0 || strings.Contains(strings.Join(got, " "), "w0rd-0123") {
+				t.Errorf("leaks = %q, want the credentials found and masked", got)
+			}
+			ft.finish()
+		})
+	}
+	// A clean run with the token in Authorization is not a leak.
+	ft := &fakeTB{TB: t}
+	w := New(ft, secret)
+	w.Endpoint(endpoint)
+	w.Text("stderr", "publishing to https://hub.example as publisher")
+	if got := w.Leaks(); len(got) != 0 {
+		t.Errorf("clean text reported: %q", got)
+	}
+	// Too short a password cannot be searched for.
+	ft = &fakeTB{TB: t}
+	New(ft, secret).Endpoint("https://u:short@h")
+	if len(ft.errs) != 1 {
+		t.Errorf("a short endpoint password was accepted")
+	}
+}
