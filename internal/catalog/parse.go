@@ -115,6 +115,9 @@ func Parse(file string, data []byte, src *Source) ([]*Entry, []Problem) {
 		entries = append(entries, e)
 		u.check(e, d.add, false)
 	}
+	if !d.bombed {
+		checkCollisions(entries, func(p Problem) { d.problems = append(d.problems, p) }, false)
+	}
 	return entries, sortProblems(d.problems)
 }
 

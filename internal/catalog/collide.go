@@ -1,0 +1,251 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// repoFields are the entry fields that name a Hugging Face repo, in the
+// order an entry's claims are made.
+var repoFields = []string{
+	fHFRepo, fSourceModel, fMTPSourceRepo, fMTPSidecarRepo,
+	fAssistantModelRepo, fVisionSourceRepo, fVisionSidecarRepo,
+}
+
+// isSidecarField reports whether field names a repo a publish writes: the
+// mirror commits into it, prunes what the source no longer has and replaces
+// its README. Such a repo must belong to that one field of one entry.
+func isSidecarField(field string) bool {
+	return field == fMTPSidecarRepo || field == fVisionSidecarRepo
+}
+
+func repoValue(e *Entry, field string) string {
+	switch field {
+	case fHFRepo:
+		return e.HFRepo
+	case fSourceModel:
+		return e.SourceModel
+	case fMTPSourceRepo:
+		return e.MTPSourceRepo
+	case fMTPSidecarRepo:
+		return e.MTPSidecarRepo
+	case fAssistantModelRepo:
+		return e.AssistantModelRepo
+	case fVisionSourceRepo:
+		return e.VisionSourceRepo
+	case fVisionSidecarRepo:
+		return e.VisionSidecarRepo
+	}
+	return ""
+}
+
+// RepoKey returns the form in which the Hub tells repo ids apart. The Hub
+// resolves owner and name without regard to case: model_info on
+// "MBZUAI/Bactrian-X" and on "mbzuai/bactrian-x" answers the same repo
+// (huggingface/huggingface_hub#1453), so ids that differ only in case name
+// one repo. Valid ids are ASCII, so lowering them is exact.
+func RepoKey(id string) string { return strings.ToLower(id) }
+
+// Claim is one repo id named by one field of one catalog entry.
+type Claim struct {
+	Repo  string // as the entry spells it
+	Entry string // the entry's ID, <namespace>/<key>
+	Field string // the YAML field, e.g. "hf_repo"
+	Pos   Pos    // where the value is written
+
+	src   *Source
+	entry *Entry
+}
+
+// where says where the claim is written, as FILE:LINE.
+func (c Claim) where() string {
+	if c.Pos.Line == 0 {
+		return c.Pos.File
+	}
+	return fmt.Sprintf("%s:%d", c.Pos.File, c.Pos.Line)
+}
+
+// Claims is every repo id the entries of a catalog name, grouped the way
+// the Hub compares ids. mirror.Options carries it so that a publish can
+// refuse a sidecar that another entry also names, whether or not its
+// caller validated the catalog.
+type Claims struct {
+	byRepo map[string][]Claim
+}
+
+// NewClaims collects the repo ids entries name, in the entries' order.
+// Values that are not owner/name ids are left out: they are reported by
+// their own rule, and cannot name a repo.
+func NewClaims(entries []*Entry) *Claims {
+	cs := &Claims{byRepo: map[string][]Claim{}}
+	for _, e := range entries {
+		for _, c := range claimsOf(e) {
+			k := RepoKey(c.Repo)
+			cs.byRepo[k] = append(cs.byRepo[k], c)
+		}
+	}
+	return cs
+}
+
+// Claims returns the repo ids the catalog's entries name.
+func (c *Catalog) Claims() *Claims { return NewClaims(c.Entries) }
+
+func claimsOf(e *Entry) []Claim {
+	var out []Claim
+	for _, f := range repoFields {
+		v := repoValue(e, f)
+		if v == "" || !repoRE.MatchString(v) {
+			continue
+		}
+		out = append(out, Claim{Repo: v, Entry: e.ID(), Field: f, Pos: e.fieldPos(f), src: e.Source, entry: e})
+	}
+	return out
+}
+
+// CollisionError reports a sidecar repo that something else in the catalog
+// names too: another field of the same entry, or any repo field of another
+// entry.
+type CollisionError struct {
+	Entry string // the entry whose sidecar it is
+	Field string // vision_sidecar_repo or mtp_sidecar_repo
+	Repo  string
+	Other Claim
+}
+
+func (e *CollisionError) Error() string {
+	return e.Entry + ": " + collisionMessage(e.Field, e.Repo, e.Other, e.Other.Entry == e.Entry)
+}
+
+// VisionSidecarConflict returns a *CollisionError when e's
+// vision_sidecar_repo is also named by another of e's repo fields or by any
+// repo field of another entry in cs, and nil otherwise. e's own fields are
+// always checked, so a nil cs still catches a sidecar that is its own
+// source or vindex repo.
+func (cs *Claims) VisionSidecarConflict(e *Entry) error {
+	return cs.sidecarConflict(e, fVisionSidecarRepo)
+}
+
+func (cs *Claims) sidecarConflict(e *Entry, field string) error {
+	repo := repoValue(e, field)
+	if repo == "" {
+		return nil
+	}
+	k := RepoKey(repo)
+	var candidates []Claim
+	for _, c := range claimsOf(e) {
+		if c.Field != field && RepoKey(c.Repo) == k {
+			candidates = append(candidates, c)
+		}
+	}
+	if cs != nil {
+		// e may come from another load of the same catalog, so it is
+		// recognised by its ID, not by identity.
+		for _, c := range cs.byRepo[k] {
+			if c.Entry != e.ID() {
+				candidates = append(candidates, c)
+			}
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	// A repo the catalog reads says more about the damage than another
+	// sidecar does, so it is named first.
+	other := candidates[0]
+	for _, c := range candidates {
+		if !isSidecarField(c.Field) {
+			other = c
+			break
+		}
+	}
+	return &CollisionError{Entry: e.ID(), Field: field, Repo: repo, Other: other}
+}
+
+// collisionMessage says that field's repo is also other's. same says other
+// is a field of the same entry.
+func collisionMessage(field, repo string, other Claim, same bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s is also ", field, clip(repo))
+	if same {
+		fmt.Fprintf(&b, "this entry's %s (line %d", other.Field, other.Pos.Line)
+	} else {
+		fmt.Fprintf(&b, "the %s of %s (%s", other.Field, clip(other.Entry), clip(other.where()))
+	}
+	if other.Repo != repo {
+		fmt.Fprintf(&b, ", spelt %s; the Hub ignores case in repo ids", clip(other.Repo))
+	}
+	b.WriteString("); a sidecar needs a repo of its own")
+	return b.String()
+}
+
+// checkCollisions reports every sidecar whose repo something else in
+// entries names too. Within one file (acrossSources false) every pair
+// counts; across sources only pairs from two different sources do, since
+// Parse reported the others.
+//
+// A problem is reported at the sidecar field, naming the other holder: the
+// sidecar is what a publish would damage or be damaged through. Two
+// sidecars sharing a repo are reported at the later one, as duplicates
+// are. Across sources, a sidecar in an earlier source (the built-in
+// catalog, then the config's sources in order) that collides with a later
+// source's field is reported at that later field instead: the later file
+// is the one its author can change.
+func checkCollisions(entries []*Entry, add func(Problem), acrossSources bool) {
+	cs := NewClaims(entries)
+	srcIndex := map[*Source]int{}
+	for _, e := range entries {
+		if _, ok := srcIndex[e.Source]; !ok {
+			srcIndex[e.Source] = len(srcIndex)
+		}
+	}
+	report := func(at, other Claim) {
+		msg := collisionMessage(at.Field, at.Repo, other, at.entry == other.entry)
+		add(Problem{Pos: at.Pos, Key: oneLine(clip(at.entry.Key)), Message: oneLine(msg)})
+	}
+	for _, group := range cs.byRepo {
+		if len(group) < 2 {
+			continue
+		}
+		for i, c := range group {
+			if !isSidecarField(c.Field) {
+				continue
+			}
+			var reads []Claim
+			var earlierSidecar *Claim
+			for j := range group {
+				o := group[j]
+				switch {
+				case j == i || (acrossSources && o.src == c.src):
+				case !isSidecarField(o.Field):
+					reads = append(reads, o)
+				case j < i && earlierSidecar == nil:
+					earlierSidecar = &group[j]
+				}
+			}
+			var against []Claim
+			for _, o := range reads {
+				if acrossSources && srcIndex[o.src] > srcIndex[c.src] {
+					report(o, c)
+				} else {
+					against = append(against, o)
+				}
+			}
+			switch {
+			case len(against) > 0:
+				report(c, ownFirst(against, c.entry))
+			case earlierSidecar != nil:
+				report(c, *earlierSidecar)
+			}
+		}
+	}
+}
+
+// ownFirst returns the claim of cs made by e, or else the first one.
+func ownFirst(cs []Claim, e *Entry) Claim {
+	for _, c := range cs {
+		if c.entry == e {
+			return c
+		}
+	}
+	return cs[0]
+}
