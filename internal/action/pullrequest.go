@@ -53,7 +53,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	}
 
 	// No Token: this run reads the Hub anonymously whatever hf-token holds.
-	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
+	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: head.Claims()})
 	var plans []entryPlan
 	var models []string
 	for _, ch := range changes {
@@ -72,7 +72,11 @@ func (r *runner) pullRequest(ctx context.Context) error {
 				r.infof("%s: planning %s -> %s", ch.ID, ch.New.VisionSourceRepo, ch.New.VisionSidecarRepo)
 				ep.Plan, ep.PlanErr = reader.Plan(ctx, ch.New)
 				var refusal *mirror.PlanError
+				var collision *catalog.CollisionError
 				switch {
+				case errors.As(ep.PlanErr, &collision):
+					// Validation already reported it where it is written.
+					ep.Refused, ep.PlanErr = ep.PlanErr, nil
 				case errors.As(ep.PlanErr, &refusal):
 					// The Hub was read and the source is one a publish
 					// would refuse: fail the check now, not on merge.

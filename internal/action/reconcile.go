@@ -90,7 +90,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 	}
 
 	token := r.in.HFToken
-	m := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
+	m := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: c.Claims()})
 	var outcomes []entryOutcome
 	for _, e := range entries {
 		o := entryOutcome{Entry: e}

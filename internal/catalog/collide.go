@@ -166,15 +166,25 @@ func (cs *Claims) sidecarConflict(e *Entry, field string) error {
 func collisionMessage(field, repo string, other Claim, same bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s is also ", field, clip(repo))
+	var notes []string
 	if same {
-		fmt.Fprintf(&b, "this entry's %s (line %d", other.Field, other.Pos.Line)
+		fmt.Fprintf(&b, "this entry's %s", other.Field)
+		if other.Pos.Line > 0 {
+			notes = append(notes, fmt.Sprintf("line %d", other.Pos.Line))
+		}
 	} else {
-		fmt.Fprintf(&b, "the %s of %s (%s", other.Field, clip(other.Entry), clip(other.where()))
+		fmt.Fprintf(&b, "the %s of %s", other.Field, clip(other.Entry))
+		if w := other.where(); w != "" {
+			notes = append(notes, clip(w))
+		}
 	}
 	if other.Repo != repo {
-		fmt.Fprintf(&b, ", spelt %s; the Hub ignores case in repo ids", clip(other.Repo))
+		notes = append(notes, fmt.Sprintf("spelt %s; the Hub ignores case in repo ids", clip(other.Repo)))
 	}
-	b.WriteString("); a sidecar needs a repo of its own")
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(notes, ", "))
+	}
+	b.WriteString("; a sidecar needs a repo of its own")
 	return b.String()
 }
 
