@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
 )
 
 // prView is everything the plan comment and the pull request's summary
@@ -96,7 +97,7 @@ func writeProblems(b *strings.Builder, ps []catalog.Problem) {
 		if p.Pos.Line > 0 {
 			where = fmt.Sprintf("%s:%d:%d", p.Pos.File, p.Pos.Line, p.Pos.Col)
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", mdSafe(where), code(p.Key), mdSafe(p.Message))
+		fmt.Fprintf(b, "| %s | %s | %s |\n", display.Code(where), code(p.Key), mdSafe(p.Message))
 	}
 	b.WriteString("\nThe check fails until these are fixed.\n\n")
 }
@@ -171,7 +172,7 @@ func fileRows(p *Plan) []string {
 		sorted := append([]FileAction(nil), fs...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 		for _, f := range sorted {
-			rows = append(rows, fmt.Sprintf("| %s | `%s` | %s |\n", kind, mdSafe(f.Path), humanBytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s |\n", kind, display.Code(f.Path), humanBytes(f.Size)))
 		}
 	}
 	add("copy", p.Copy)
