@@ -43,13 +43,23 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	}
 	problems := r.annotate(head)
 
-	changes, err := r.prChanges(ctx, number, pr.Base.SHA, head)
+	changes, sources, err := r.prChanges(ctx, number, pr.Base.SHA, head)
 	if err != nil {
 		// Without the diff there is no plan, but the validation above
 		// still stands: report both.
 		r.errorf("%v", err)
 		r.summary(renderPRSummary(prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, DiffErr: err}))
 		return nil
+	}
+
+	for _, sc := range sources {
+		// The comment says so too; an annotation puts it on the checks page.
+		switch {
+		case sc.OwnerChanged():
+			r.warningf("catalog source %s: hf_owner changes from %s to %s; on merge its sidecars are published under %s", sc.New.Namespace, sc.Old.HFOwner, sc.New.HFOwner, sc.New.HFOwner)
+		case sc.Renamed():
+			r.warningf("catalog source %s is renamed %s: every key in %s changes", sc.Old.Namespace, sc.New.Namespace, sc.New.Path)
+		}
 	}
 
 	// No Token: this run reads the Hub anonymously whatever hf-token holds.
@@ -90,7 +100,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 		plans = append(plans, ep)
 	}
 
-	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Entries: plans}
+	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Sources: sources, Entries: plans}
 	r.summary(renderPRSummary(view))
 	if models == nil {
 		models = []string{}
@@ -116,52 +126,23 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	return nil
 }
 
-// prChanges diffs the head catalog against the pull request's base: files
-// the pull request did not touch are taken from the head as they are; the
-// others are read at the base commit through the API.
-func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head *catalog.Catalog) ([]catalog.Change, error) {
+// prChanges diffs the head's effective catalog (the config and every
+// source it names, as loaded) against the base's, entry by entry and
+// source by source.
+func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head *catalog.Catalog) ([]catalog.Change, []catalog.SourceChange, error) {
 	files, err := r.gh.PullRequestFiles(ctx, r.owner, r.repo, number)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	touched := make(map[string]ChangedFile, len(files))
-	for _, f := range files {
-		touched[f.Name] = f
-	}
-	bySource := make(map[*catalog.Source][]*catalog.Entry)
-	for _, e := range head.Entries {
-		bySource[e.Source] = append(bySource[e.Source], e)
-	}
-	var base []*catalog.Entry
+	headManifest := true
 	for _, src := range head.Sources {
-		p := r.repoPath(src.Path)
-		f, ok := touched[p]
-		if p == "" || !ok {
-			base = append(base, bySource[src]...)
-			continue
-		}
-		if f.Status == "added" {
-			continue
-		}
-		basePath := p
-		if f.Status == "renamed" && f.Previous != "" {
-			basePath = f.Previous
-		}
-		if err := checkRepoPath(basePath); err != nil {
-			return nil, err
-		}
-		data, err := r.gh.FileAt(ctx, r.owner, r.repo, basePath, baseSHA)
-		if errors.Is(err, ErrNotFound) {
-			continue // new in this pull request
-		}
-		if err != nil {
-			return nil, err
-		}
-		old, _ := catalog.Parse(basePath, data, src)
-		base = append(base, old...)
-		r.infof("%s changed in this pull request (%d entries at the base)", p, len(old))
+		headManifest = headManifest && !src.Builtin()
 	}
-	return catalog.Diff(base, head.Entries), nil
+	base, err := r.baseCatalog(ctx, files, baseSHA, headManifest && len(head.Sources) > 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return catalog.Diff(base.Entries, head.Entries), catalog.DiffSources(base.Sources, head.Sources), nil
 }
 
 // entryError reports err as an error annotation at the entry's field.
@@ -171,7 +152,9 @@ func (r *runner) entryError(e *catalog.Entry, field string, err error) {
 		pos = e.Pos
 	}
 	fields := map[string]string{"title": "skulk-weights"}
-	if f := r.repoPath(pos.File); f != "" {
+	// The built-in catalog is in the binary, not in the repository, even
+	// where the repository has a file at the same path.
+	if f := r.repoPath(pos.File); f != "" && !e.Source.Builtin() {
 		fields["file"] = f
 		if pos.Line > 0 {
 			fields["line"] = fmt.Sprint(pos.Line)

@@ -543,3 +543,34 @@ func TestLoadFromFS(t *testing.T) {
 		t.Errorf("empty FS: %v, %d sources", err, len(c.Sources))
 	}
 }
+
+func TestDiffSources(t *testing.T) {
+	src := func(path, ns, owner, coll string) *Source {
+		return &Source{Path: path, Namespace: ns, HFOwner: owner, HFCollection: coll}
+	}
+	base := []*Source{BuiltinSource(), src("a.yaml", "acme", "AcmeAI", ""), src("ops.yaml", "ops", "OpsOrg", ""), src("gone.yaml", "gone", "G", ""), src("same.yaml", "same", "S", "S/c-1")}
+	head := []*Source{BuiltinSource(), src("a.yaml", "acme", "OtherAI", ""), src("ops.yaml", "lab", "OpsOrg", ""), src("new.yaml", "new", "N", ""), src("same.yaml", "same", "S", "S/c-1")}
+	var got []string
+	for _, c := range DiffSources(base, head) {
+		s := c.Kind.String()
+		if c.Old != nil {
+			s += " " + c.Old.Namespace
+		}
+		if c.New != nil {
+			s += " " + c.New.Namespace
+		}
+		if c.OwnerChanged() {
+			s += " owner"
+		}
+		if c.Renamed() {
+			s += " renamed"
+		}
+		got = append(got, s)
+	}
+	if want := "changed acme acme owner,changed ops lab renamed,added new,removed gone"; strings.Join(got, ",") != want {
+		t.Errorf("DiffSources = %v, want %s", got, want)
+	}
+	if d := DiffSources(head, head); len(d) != 0 {
+		t.Errorf("no change reported as %v", d)
+	}
+}
