@@ -102,20 +102,16 @@ func (r *runner) pullRequest(ctx context.Context) error {
 
 	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Sources: sources, Entries: plans}
 	r.summary(renderPRSummary(view))
-	if models == nil {
-		models = []string{}
-	}
-	r.output("models", models)
-	r.output("result", prResult(view))
+	r.writeOutputs(models, prResult(view))
 
 	if r.in.Comment {
-		body := fitComment(r.scrub(renderPRComment(view)), maxCommentBytes)
+		body := fitComment(r.scrub(renderPRComment(view)), maxCommentBytes, r.summaryWhole())
 		login := resolveLogin(ctx, r.gh, r.in.CommentLogin)
 		outcome, url, err := upsertComment(ctx, r.gh, r.owner, r.repo, number, login, planMarker, body)
 		if err != nil {
 			// Failing to comment never fails the check: the plan is in
 			// the summary, and a fork's token is read-only by design.
-			r.warningf("%s", commentError(err, number, fork))
+			r.warningf("%s", commentError(err, number, fork, r.summaryWhole()))
 		} else {
 			r.infof("plan comment %s: %s", outcome, url)
 		}

@@ -120,8 +120,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 
 	view := runView{Event: r.eventName, DryRun: dryRun, Version: r.cfg.Version, SHA: r.cfg.Getenv("GITHUB_SHA"), Model: model, Outcomes: outcomes}
 	r.summary(renderRunSummary(view))
-	r.output("models", actedOn(view))
-	r.output("result", runResult(view))
+	r.writeOutputs(actedOn(view), runResult(view))
 
 	if r.eventName == "push" && r.in.Comment && !dryRun {
 		r.commentOnMergedPR(ctx, view)
@@ -184,11 +183,11 @@ func (r *runner) commentOnMergedPR(ctx context.Context, view runView) {
 	if view.Model != "" && view.Model != "all" {
 		marker = strings.TrimSuffix(publishMarker, " -->") + " " + mdSafe(view.Model) + " -->"
 	}
-	body := fitComment(r.scrub(marker+"\n"+renderRunSummary(view)), maxCommentBytes)
+	body := fitComment(r.scrub(marker+"\n"+renderRunSummary(view)), maxCommentBytes, r.summaryWhole())
 	login := resolveLogin(ctx, r.gh, r.in.CommentLogin)
 	outcome, url, err := upsertComment(ctx, r.gh, r.owner, r.repo, number, login, marker, body)
 	if err != nil {
-		r.warningf("%s", commentError(err, number, false))
+		r.warningf("%s", commentError(err, number, false, r.summaryWhole()))
 		return
 	}
 	r.infof("publish comment on #%d %s: %s", number, outcome, url)

@@ -383,6 +383,10 @@ type resultJSON struct {
 	Valid       bool         `json:"valid"`
 	Sources     []sourceJSON `json:"sources,omitempty"`
 	Entries     []entryJSON  `json:"entries"`
+	// Truncated says Entries holds only the first of EntriesTotal entries:
+	// the rest did not fit in GitHub's output limit.
+	Truncated    bool `json:"truncated,omitempty"`
+	EntriesTotal int  `json:"entries_total,omitempty"`
 }
 
 // sourceJSON is one catalog source a pull request adds, removes or
