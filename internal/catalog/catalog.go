@@ -156,6 +156,8 @@ type Catalog struct {
 	Sources  []*Source
 	Entries  []*Entry
 	Problems []Problem // sorted
+
+	claims *Claims // built by Claims on first use
 }
 
 // Errors returns the problems that fail validation: errors always, and

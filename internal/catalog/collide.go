@@ -70,34 +70,73 @@ func (c Claim) where() string {
 // refuse a sidecar that another entry also names, whether or not its
 // caller validated the catalog.
 type Claims struct {
-	byRepo map[string][]Claim
+	claims []Claim
+	// groups maps a RepoKey to the first and last of its claims; next
+	// chains each claim to the following one of the same repo (-1: none).
+	// A catalog of thousands of entries makes tens of thousands of claims
+	// of which few collide, so groups cost one map entry, not a slice.
+	groups map[string]group
+	next   []int32
 }
+
+type group struct{ first, last int32 }
 
 // NewClaims collects the repo ids entries name, in the entries' order.
 // Values that are not owner/name ids are left out: they are reported by
 // their own rule, and cannot name a repo.
 func NewClaims(entries []*Entry) *Claims {
-	cs := &Claims{byRepo: map[string][]Claim{}}
+	cs := &Claims{groups: make(map[string]group, 2*len(entries))}
 	for _, e := range entries {
-		for _, c := range claimsOf(e) {
-			k := RepoKey(c.Repo)
-			cs.byRepo[k] = append(cs.byRepo[k], c)
+		cs.claims = appendClaims(cs.claims, e)
+	}
+	cs.next = make([]int32, len(cs.claims))
+	for i := range cs.claims {
+		cs.next[i] = -1
+		k := RepoKey(cs.claims[i].Repo)
+		g, ok := cs.groups[k]
+		if ok {
+			cs.next[g.last] = int32(i)
+			g.last = int32(i)
+		} else {
+			g = group{int32(i), int32(i)}
 		}
+		cs.groups[k] = g
 	}
 	return cs
 }
 
-// Claims returns the repo ids the catalog's entries name.
-func (c *Catalog) Claims() *Claims { return NewClaims(c.Entries) }
-
-func claimsOf(e *Entry) []Claim {
+// of returns the claims of the repo whose key is k, in catalog order.
+func (cs *Claims) of(k string) []Claim {
+	g, ok := cs.groups[k]
+	if !ok {
+		return nil
+	}
 	var out []Claim
+	for i := g.first; i >= 0; i = cs.next[i] {
+		out = append(out, cs.claims[i])
+	}
+	return out
+}
+
+// Claims returns the repo ids the catalog's entries name.
+func (c *Catalog) Claims() *Claims {
+	if c.claims == nil {
+		c.claims = NewClaims(c.Entries)
+	}
+	return c.claims
+}
+
+func appendClaims(out []Claim, e *Entry) []Claim {
+	id := ""
 	for _, f := range repoFields {
 		v := repoValue(e, f)
 		if v == "" || !repoRE.MatchString(v) {
 			continue
 		}
-		out = append(out, Claim{Repo: v, Entry: e.ID(), Field: f, Pos: e.fieldPos(f), src: e.Source, entry: e})
+		if id == "" {
+			id = e.ID()
+		}
+		out = append(out, Claim{Repo: v, Entry: id, Field: f, Pos: e.fieldPos(f), src: e.Source, entry: e})
 	}
 	return out
 }
@@ -132,7 +171,7 @@ func (cs *Claims) sidecarConflict(e *Entry, field string) error {
 	}
 	k := RepoKey(repo)
 	var candidates []Claim
-	for _, c := range claimsOf(e) {
+	for _, c := range appendClaims(nil, e) {
 		if c.Field != field && RepoKey(c.Repo) == k {
 			candidates = append(candidates, c)
 		}
@@ -140,7 +179,7 @@ func (cs *Claims) sidecarConflict(e *Entry, field string) error {
 	if cs != nil {
 		// e may come from another load of the same catalog, so it is
 		// recognised by its ID, not by identity.
-		for _, c := range cs.byRepo[k] {
+		for _, c := range cs.of(k) {
 			if c.Entry != e.ID() {
 				candidates = append(candidates, c)
 			}
@@ -188,55 +227,49 @@ func collisionMessage(field, repo string, other Claim, same bool) string {
 	return b.String()
 }
 
-// checkCollisions reports every sidecar whose repo something else in
-// entries names too. Within one file (acrossSources false) every pair
-// counts; across sources only pairs from two different sources do, since
-// Parse reported the others.
+// checkCollisions reports every sidecar whose repo something else in cs
+// names too, once per sidecar.
 //
 // A problem is reported at the sidecar field, naming the other holder: the
 // sidecar is what a publish would damage or be damaged through. Two
 // sidecars sharing a repo are reported at the later one, as duplicates
-// are. Across sources, a sidecar in an earlier source (the built-in
-// catalog, then the config's sources in order) that collides with a later
-// source's field is reported at that later field instead: the later file
-// is the one its author can change.
-func checkCollisions(entries []*Entry, add func(Problem), acrossSources bool) {
-	cs := NewClaims(entries)
+// are. A sidecar in an earlier source (the built-in catalog, then the
+// config's sources in order) that collides with a later source's field is
+// reported at that later field instead: the later file is the one its
+// author can change.
+func checkCollisions(cs *Claims, add func(Problem)) {
 	srcIndex := map[*Source]int{}
-	for _, e := range entries {
-		if _, ok := srcIndex[e.Source]; !ok {
-			srcIndex[e.Source] = len(srcIndex)
+	for _, c := range cs.claims {
+		if _, ok := srcIndex[c.src]; !ok {
+			srcIndex[c.src] = len(srcIndex)
 		}
 	}
 	report := func(at, other Claim) {
 		msg := collisionMessage(at.Field, at.Repo, other, at.entry == other.entry)
 		add(Problem{Pos: at.Pos, Key: oneLine(clip(at.entry.Key)), Message: oneLine(msg)})
 	}
-	for _, group := range cs.byRepo {
-		if len(group) < 2 {
+	for _, g := range cs.groups {
+		if g.first == g.last {
 			continue
 		}
+		group := cs.of(RepoKey(cs.claims[g.first].Repo))
 		for i, c := range group {
 			if !isSidecarField(c.Field) {
 				continue
 			}
-			var reads []Claim
+			var against []Claim
 			var earlierSidecar *Claim
 			for j := range group {
 				o := group[j]
 				switch {
-				case j == i || (acrossSources && o.src == c.src):
-				case !isSidecarField(o.Field):
-					reads = append(reads, o)
-				case j < i && earlierSidecar == nil:
-					earlierSidecar = &group[j]
-				}
-			}
-			var against []Claim
-			for _, o := range reads {
-				if acrossSources && srcIndex[o.src] > srcIndex[c.src] {
+				case j == i:
+				case isSidecarField(o.Field):
+					if j < i && earlierSidecar == nil {
+						earlierSidecar = &group[j]
+					}
+				case srcIndex[o.src] > srcIndex[c.src]:
 					report(o, c)
-				} else {
+				default:
 					against = append(against, o)
 				}
 			}

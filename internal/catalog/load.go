@@ -258,7 +258,7 @@ func (fsFiles) join(config, name string) string {
 }
 
 func (c *Catalog) addSource(src *Source, data []byte) {
-	entries, problems := Parse(src.Path, data, src)
+	entries, problems := parse(src.Path, data, src, false)
 	c.Sources = append(c.Sources, src)
 	c.Entries = append(c.Entries, entries...)
 	c.Problems = append(c.Problems, problems...)
@@ -273,7 +273,7 @@ func (c *Catalog) finish() {
 	for _, e := range c.Entries {
 		u.check(e, add, true)
 	}
-	checkCollisions(c.Entries, func(p Problem) { c.Problems = append(c.Problems, p) }, true)
+	checkCollisions(c.Claims(), func(p Problem) { c.Problems = append(c.Problems, p) })
 	c.Problems = sortProblems(c.Problems)
 }
 
