@@ -49,6 +49,7 @@ func TestSecurityBuiltinCatalogOnlyByName(t *testing.T) {
 		}
 	}
 	builtinUntouched("push with a config")
+	reportf(t, "push with catalog/foxlight.yaml in the repository: %d entries reconciled (%s...), 0 commits to the built-in sidecar", len(res.Entries), res.Entries[0].ID)
 
 	// No config at all: the built-in catalog is all there is, and it is
 	// not the repository's to publish.
@@ -68,6 +69,7 @@ func TestSecurityBuiltinCatalogOnlyByName(t *testing.T) {
 		t.Errorf("the push without a config read the Hub %d times", got-was)
 	}
 	builtinUntouched("push without a config")
+	reportf(t, "push without a config: models %s, %d repo-info requests", out.outputs["models"], h.hub.Stats().Requests["repo-info"]-before.Requests["repo-info"])
 
 	// Named, a built-in entry is acted on (a dry run here).
 	h.env["INPUT_MODEL"] = "foxlight/kimi-k2-5-full-q4-k"

@@ -155,7 +155,7 @@ func (r *runner) writeOutputs(models []string, res resultJSON) {
 	res.Entries = e.kept
 	if len(e.kept) < total {
 		res.Truncated, res.EntriesTotal = true, total
-		r.warningf("the result output lists %d of %d entries: GitHub limits a job's outputs to 1 MB; the job summary and the log have the rest", len(e.kept), total)
+		r.warningf("the result output lists %d of %d entries: GitHub limits a job's outputs to 1 MB; the log names every entry", len(e.kept), total)
 	}
 	data, err := json.Marshal(res)
 	if err != nil {

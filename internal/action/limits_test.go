@@ -79,6 +79,8 @@ func TestSummaryAndOutputsStayWithinGitHubsLimits(t *testing.T) {
 			t.Errorf("no warning %q in\n%s", w, warns)
 		}
 	}
+	reportf(t, "summary %d bytes (limit %d), comment %d bytes, outputs %d UTF-16 bytes, result %d of %d entries, exit ok",
+		len(out.summary), maxSummaryBytes, len(comment), size, len(res.Entries), res.EntriesTotal)
 }
 
 // TestModelsOutputIsCutToItsShare: a models list too long for the outputs
@@ -112,8 +114,9 @@ func TestModelsOutputIsCutToItsShare(t *testing.T) {
 	}
 	var res resultJSON
 	if err := json.Unmarshal([]byte(outs["result"]), &res); err != nil || len(res.Entries) != 1 || len(res.Entries[0].Error) > maxOutputError+40 {
-		t.Errorf("result: %v, %+v", err, len(outs["result"]))
+		t.Fatalf("result: %v, %+v", err, len(outs["result"]))
 	}
+	reportf(t, "models %d of %d in %d UTF-16 bytes; a 100,000-byte error clipped to %d bytes", len(got), len(models), utf16Bytes(outs["models"]), len(res.Entries[0].Error))
 }
 
 func lastLines(s string, n int) string {

@@ -58,6 +58,7 @@ func TestPullRequestChangingOnlyTheConfigIsPlanned(t *testing.T) {
 	if w := h.hubWrites(); len(w) > 0 {
 		t.Errorf("a pull_request run wrote to the Hub: %v", w)
 	}
+	reportf(t, "config-only pull request: %d source changes, models %v, %d contents read, 0 Hub writes", len(strings.Split(string(res.Sources), "},{")), models, h.gh.countRequests("GET", "/contents/"))
 }
 
 // TestPullRequestChangingHFOwnerIsCalledOut: moving a source to another

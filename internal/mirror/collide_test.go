@@ -63,6 +63,7 @@ func TestCollidingSidecarIsRefusedBeforeAnyRequest(t *testing.T) {
 			if n := totalRequests(e) - requests; n != 0 {
 				t.Errorf("%d requests reached the hub; the refusal needs none", n)
 			}
+			t.Logf("reliability: %s: %v; %d requests", t.Name(), err, totalRequests(e)-requests)
 		})
 	}
 }
