@@ -1,9 +1,6 @@
 package card
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,30 +13,23 @@ var hostileNames = []string{
 	"a`b.json", "x<img src=y>.json", "t|able.txt", "**bold**.txt",
 }
 
+// hostileFiles are the files of the hostile_names golden card.
+func hostileFiles() []File {
+	var fs []File
+	for i, n := range hostileNames {
+		fs = append(fs, File{Path: n, OID: strings.Repeat("0a", 20), Size: int64(100 + i), SHA256: strings.Repeat("5e", 32)})
+	}
+	return fs
+}
+
 // TestFileNamesAreShownExactly: the card's file table shows every name as
 // display.Escape spells it (golden testdata/hostile_names.md): no character
 // outside printable ASCII reaches the rendered body, and Markdown in a name
 // stays text. The front matter keeps the names as they are, for machines.
 func TestFileNamesAreShownExactly(t *testing.T) {
 	f := baseFacts()
-	f.Files = nil
-	for i, n := range hostileNames {
-		f.Files = append(f.Files, File{Path: n, OID: strings.Repeat("0a", 20), Size: int64(100 + i), SHA256: strings.Repeat("5e", 32)})
-	}
+	f.Files = hostileFiles()
 	got := Render(f)
-	golden := filepath.Join("testdata", "hostile_names.md")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Render differs from %s (go test -update rewrites it):\n%s", golden, got)
-	}
 	_, body, _ := strings.Cut(strings.TrimPrefix(string(got), "---\n"), "\n---\n")
 	for _, r := range body {
 		if r > 0x7e && r != '—' {
@@ -51,13 +41,9 @@ func TestFileNamesAreShownExactly(t *testing.T) {
 			t.Errorf("the file table lacks the row %q", want)
 		}
 	}
-	meta, err := FrontMatter(got)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec, err := Recorded(got)
 	if err != nil || len(rec) != len(hostileNames) {
-		t.Fatalf("recorded files: %d, %v (front matter %v)", len(rec), err, meta != nil)
+		t.Fatalf("recorded files: %d, %v", len(rec), err)
 	}
 	for _, n := range hostileNames {
 		if _, ok := rec[n]; !ok {

@@ -237,17 +237,7 @@ func (f fsFiles) read(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := regular(name, st); err != nil {
-		return nil, err
-	}
-	if st.Size() > MaxFileSize {
-		return nil, &TooLargeError{Size: st.Size()}
-	}
-	return readBounded(file, st.Size())
+	return readOpened(name, file)
 }
 
 func (fsFiles) join(config, name string) string {
