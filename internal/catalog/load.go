@@ -64,6 +64,10 @@ const (
 	MaxTotalSize = 64 << 20
 )
 
+// totalSizeLimit is MaxTotalSize; tests lower it, since parsing 64 MiB of
+// YAML to reach it takes seconds (tens of seconds under -race).
+var totalSizeLimit int64 = MaxTotalSize
+
 // ErrConfigAndManifest is returned when both --config and --manifest are given.
 var ErrConfigAndManifest = errors.New("--config and --manifest are mutually exclusive")
 
@@ -159,8 +163,8 @@ func Load(opts Options) (*Catalog, error) {
 		if !ok {
 			continue
 		}
-		if total += int64(len(data)); total > MaxTotalSize {
-			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("catalog %s brings the catalogs of this config to %d bytes; all of them together may hold at most %d MiB", p, total, MaxTotalSize>>20)})
+		if total += int64(len(data)); total > totalSizeLimit {
+			c.Problems = append(c.Problems, Problem{Pos: s.pathPos, Key: s.Namespace, Message: fmt.Sprintf("catalog %s brings the catalogs of this config to %d bytes; all of them together may hold at most %s", p, total, sizeText(totalSizeLimit))})
 			break
 		}
 		c.addSource(src, data)
@@ -265,6 +269,14 @@ func (c *Catalog) finish() {
 	}
 	checkCollisions(c.Claims(), func(p Problem) { c.Problems = append(c.Problems, p) })
 	c.Problems = sortProblems(c.Problems)
+}
+
+// sizeText writes a limit in MiB when it is a whole number of them.
+func sizeText(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func resolve(dir, p string) string {
