@@ -22,7 +22,7 @@ import (
 // publishVision mirrors the entry's vision_source_repo into its
 // vision_sidecar_repo through HF_ENDPOINT with HF_TOKEN: progress on
 // stderr, the summary (or --json result) on stdout.
-func publishVision(ctx context.Context, _ *catalog.Catalog, e *catalog.Entry, opts publishOptions, env Env) int {
+func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, opts publishOptions, env Env) int {
 	if strings.TrimSpace(env.Getenv("HF_TOKEN")) == "" {
 		fmt.Fprintln(env.Stderr, mirror.ErrNoToken)
 		return ExitFailure
@@ -41,6 +41,9 @@ func publishVision(ctx context.Context, _ *catalog.Catalog, e *catalog.Entry, op
 		Progress:    stderr,
 		Terminal:    isTerminal(env.Stderr),
 		ToolVersion: version,
+		// Every source's repo ids, so no sidecar is written that another
+		// entry also names, even if validation missed it.
+		Claims: cat.Claims(),
 	})
 	if res != nil {
 		if opts.JSON {
