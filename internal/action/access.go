@@ -45,7 +45,9 @@ func (r *runner) fieldsAt(e *catalog.Entry, field string) map[string]string {
 		pos = e.Pos
 	}
 	fields := map[string]string{"title": "skulk-weights"}
-	if f := r.repoPath(pos.File); f != "" {
+	// The built-in catalog is in the binary, not in the repository, even
+	// where the repository has a file at the same path.
+	if f := r.repoPath(pos.File); f != "" && !e.Source.Builtin() {
 		fields["file"] = f
 		if pos.Line > 0 {
 			fields["line"] = fmt.Sprint(pos.Line)

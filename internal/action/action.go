@@ -8,7 +8,6 @@ package action
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -108,6 +107,9 @@ type runner struct {
 	gh        GitHub
 
 	failed bool // something was reported as an error; the run fails at the end
+	// summaryCut and summaryMissing say the step summary does not hold
+	// everything: it was cut to GitHub's limit, or there is no summary file.
+	summaryCut, summaryMissing bool
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -202,30 +204,6 @@ func (r *runner) scrub(s string) string {
 		}
 	}
 	return s
-}
-
-func (r *runner) summary(markdown string) {
-	if r.cfg.Getenv("GITHUB_STEP_SUMMARY") == "" {
-		r.infof("GITHUB_STEP_SUMMARY is not set; the summary follows in the log")
-		for _, line := range strings.Split(markdown, "\n") {
-			r.infof("%s", line)
-		}
-		return
-	}
-	r.gha.AddStepSummary(r.scrub(markdown))
-}
-
-func (r *runner) output(name string, v any) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		r.errorf("encode output %s: %v", name, err)
-		return
-	}
-	if r.cfg.Getenv("GITHUB_OUTPUT") == "" {
-		r.infof("output %s=%s", name, data)
-		return
-	}
-	r.gha.SetOutput(name, r.scrub(string(data)))
 }
 
 // path resolves a workspace-relative path.

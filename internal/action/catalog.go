@@ -60,23 +60,29 @@ func isManifest(path string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the catalog: %w", err)
 	}
+	return isManifestData(data), nil
+}
+
+// isManifestData reports whether data is a catalog file (top-level
+// models:) rather than an operator config.
+func isManifestData(data []byte) bool {
 	var top yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&top); err != nil || len(top.Content) == 0 {
-		return false, nil // the loader reports syntax errors with positions
+		return false // the loader reports syntax errors with positions
 	}
 	m := top.Content[0]
 	if m.Kind != yaml.MappingNode {
-		return false, nil
+		return false
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		switch m.Content[i].Value {
 		case "models":
-			return true, nil
+			return true
 		case "catalogs", "catalogues":
-			return false, nil
+			return false
 		}
 	}
-	return false, nil
+	return false
 }
 
 // annotate emits the catalog's problems as annotations at file:line:col and
@@ -87,6 +93,17 @@ func (r *runner) annotate(c *catalog.Catalog) []catalog.Problem {
 	for _, p := range errs {
 		isErr[p.String()] = true
 	}
+	// A problem in the built-in catalog (only possible in a broken build)
+	// has no file in the repository, unless one of its sources has that
+	// very path.
+	builtinPath, localPath := "", map[string]bool{}
+	for _, src := range c.Sources {
+		if src.Builtin() {
+			builtinPath = src.Path
+		} else {
+			localPath[src.Path] = true
+		}
+	}
 	n := 0
 	for _, p := range c.Problems {
 		if n == maxAnnotations {
@@ -95,7 +112,7 @@ func (r *runner) annotate(c *catalog.Catalog) []catalog.Problem {
 		}
 		n++
 		fields := map[string]string{"title": "skulk-weights catalog"}
-		if f := r.repoPath(p.Pos.File); f != "" {
+		if f := r.repoPath(p.Pos.File); f != "" && (p.Pos.File != builtinPath || localPath[p.Pos.File]) {
 			fields["file"] = f
 		}
 		if p.Pos.Line > 0 {

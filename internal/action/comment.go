@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // Markers identify the action's own comments. They are HTML comments, so
@@ -102,41 +101,29 @@ func normalizeBody(s string) string {
 // isForbidden reports whether err means the token may not write comments.
 func isForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
 
-// fitComment returns body cut to GitHub's limit: the cut falls on a line
-// boundary (never inside a UTF-8 sequence), an open code fence is closed,
-// and a note says where the rest is. The marker stays first so the
-// truncated comment is still found again.
-func fitComment(body string, limit int) string {
-	if len(body) <= limit {
-		return body
-	}
-	note := "\n\n---\n**The plan is longer than a GitHub comment allows and was cut here.** The full plan is in the job summary of this workflow run.\n"
-	room := limit - len(note) - len("\n```\n")
-	if room < 0 {
-		room = 0
-	}
-	cut := body[:room]
-	for !utf8.ValidString(cut) && len(cut) > 0 {
-		cut = cut[:len(cut)-1]
-	}
-	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
-		cut = cut[:i]
-	}
-	if openFence(cut) {
-		cut += "\n```"
-	}
-	return cut + note
+// fitComment returns body cut to GitHub's limit with fitMarkdown, and a
+// note that sends readers to the job summary only when summaryWhole says
+// the summary holds the whole text. The marker stays first, so a cut
+// comment is still found again.
+func fitComment(body string, limit int, summaryWhole bool) string {
+	out, _ := fitMarkdown(body, limit, commentNote(summaryWhole))
+	return out
 }
 
 // commentError turns a failure to comment into the message the log shows.
-func commentError(err error, number int, fork bool) string {
+// summaryWhole says whether the job summary holds the whole plan.
+func commentError(err error, number int, fork, summaryWhole bool) string {
+	where := "the plan is in the job summary"
+	if !summaryWhole {
+		where = "a shortened plan is in the job summary"
+	}
 	if isForbidden(err) && fork {
-		return fmt.Sprintf("could not comment on #%d: a pull request from a fork gets a read-only token; the plan is in the job summary", number)
+		return fmt.Sprintf("could not comment on #%d: a pull request from a fork gets a read-only token; %s", number, where)
 	}
 	if isForbidden(err) {
-		return fmt.Sprintf("could not comment on #%d: the token may not write to pull requests (give the job permissions: pull-requests: write); the result is in the job summary", number)
+		return fmt.Sprintf("could not comment on #%d: the token may not write to pull requests (give the job permissions: pull-requests: write); %s", number, strings.Replace(where, "plan", "result", 1))
 	}
-	return fmt.Sprintf("could not comment on #%d: %v; the plan is in the job summary", number, err)
+	return fmt.Sprintf("could not comment on #%d: %v; %s", number, err, where)
 }
 
 // openFence reports whether s ends inside a fenced code block.

@@ -14,7 +14,7 @@ func TestFitCommentCutsOnALineAndKeepsTheMarker(t *testing.T) {
 	for b.Len() < 3*maxCommentBytes {
 		b.WriteString("| copy | `shard-é.safetensors` | 1.0 GB |\n")
 	}
-	got := fitComment(b.String(), maxCommentBytes)
+	got := fitComment(b.String(), maxCommentBytes, true)
 	if len(got) > maxCommentBytes {
 		t.Fatalf("fitted body is %d bytes, over the %d limit", len(got), maxCommentBytes)
 	}
@@ -24,7 +24,7 @@ func TestFitCommentCutsOnALineAndKeepsTheMarker(t *testing.T) {
 	if openFence(got) {
 		t.Errorf("fitted body leaves a code fence open")
 	}
-	if short := "small body"; fitComment(short, maxCommentBytes) != short {
+	if short := "small body"; fitComment(short, maxCommentBytes, true) != short {
 		t.Errorf("a short body was changed")
 	}
 }

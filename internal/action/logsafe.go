@@ -1,6 +1,10 @@
 package action
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
+)
 
 // logSafe makes text from outside the action (inputs, catalog values, Hub
 // and GitHub error messages) safe to print as a plain log line. The runner
@@ -20,9 +24,11 @@ func logSafe(s string) string {
 
 // mdSafe makes outside text safe inside Markdown table cells and inline
 // code in the summary and the comment: it stays on one line, cannot close
-// the cell or the code span, and cannot open HTML.
+// the cell or the code span, and cannot open HTML, and no character in it
+// can reorder or hide the text around it (display.Hidden). File names are
+// shown with display.Code instead, which shows them exactly.
 func mdSafe(s string) string {
-	return mdReplacer.Replace(s)
+	return display.Hidden(mdReplacer.Replace(s))
 }
 
 // mdReplacer is built once: a Replacer builds its lookup table on first use,

@@ -29,6 +29,9 @@ type MirrorConfig struct {
 	Log io.Writer
 	// HubOptions tune the Hub client (tests shorten its retry waits).
 	HubOptions []hub.Option
+	// Claims holds every repo id the run's catalog names, so no sidecar is
+	// planned or written that another entry also names.
+	Claims *catalog.Claims
 }
 
 // The plan and result types are the mirror engine's own.
@@ -56,6 +59,7 @@ func (m *hubMirror) options(e *catalog.Entry) mirror.Options {
 	return mirror.Options{
 		Entry: e, Source: m.client, Dest: m.client,
 		Collection: m.cfg.Collection, ToolVersion: m.cfg.Version, Progress: m.cfg.Log,
+		Claims: m.cfg.Claims,
 	}
 }
 

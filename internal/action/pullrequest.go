@@ -42,7 +42,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	}
 	problems := r.annotate(head)
 
-	changes, err := r.prChanges(ctx, number, pr.Base.SHA, head)
+	changes, sources, err := r.prChanges(ctx, number, pr.Base.SHA, head)
 	if err != nil {
 		// Without the diff there is no plan, but the validation above
 		// still stands: report both.
@@ -51,8 +51,18 @@ func (r *runner) pullRequest(ctx context.Context) error {
 		return nil
 	}
 
+	for _, sc := range sources {
+		// The comment says so too; an annotation puts it on the checks page.
+		switch {
+		case sc.OwnerChanged():
+			r.warningf("catalog source %s: hf_owner changes from %s to %s; on merge its sidecars are published under %s", sc.New.Namespace, sc.Old.HFOwner, sc.New.HFOwner, sc.New.HFOwner)
+		case sc.Renamed():
+			r.warningf("catalog source %s is renamed %s: every key in %s changes", sc.Old.Namespace, sc.New.Namespace, sc.New.Path)
+		}
+	}
+
 	// No Token: this run reads the Hub anonymously whatever hf-token holds.
-	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
+	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: head.Claims()})
 	var plans []entryPlan
 	var models []string
 	for _, ch := range changes {
@@ -71,7 +81,11 @@ func (r *runner) pullRequest(ctx context.Context) error {
 				r.infof("%s: planning %s -> %s", ch.ID, ch.New.VisionSourceRepo, ch.New.VisionSidecarRepo)
 				ep.Plan, ep.PlanErr = reader.Plan(ctx, ch.New)
 				var refusal *mirror.PlanError
+				var collision *catalog.CollisionError
 				switch {
+				case errors.As(ep.PlanErr, &collision):
+					// Validation already reported it where it is written.
+					ep.Refused, ep.PlanErr = ep.PlanErr, nil
 				case errors.As(ep.PlanErr, &refusal):
 					// The Hub was read and the source is one a publish
 					// would refuse: fail the check now, not on merge.
@@ -88,22 +102,18 @@ func (r *runner) pullRequest(ctx context.Context) error {
 		plans = append(plans, ep)
 	}
 
-	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Entries: plans}
+	view := prView{Number: number, HeadSHA: pr.Head.SHA, Version: r.cfg.Version, Problems: problems, Catalog: head, Sources: sources, Entries: plans}
 	r.summary(renderPRSummary(view))
-	if models == nil {
-		models = []string{}
-	}
-	r.output("models", models)
-	r.output("result", prResult(view))
+	r.writeOutputs(models, prResult(view))
 
 	if r.in.Comment {
-		body := fitComment(r.scrub(renderPRComment(view)), maxCommentBytes)
+		body := fitComment(r.scrub(renderPRComment(view)), maxCommentBytes, r.summaryWhole())
 		login := resolveLogin(ctx, r.gh, r.in.CommentLogin)
 		outcome, url, err := upsertComment(ctx, r.gh, r.owner, r.repo, number, login, planMarker, body)
 		if err != nil {
 			// Failing to comment never fails the check: the plan is in
 			// the summary, and a fork's token is read-only by design.
-			r.warningf("%s", commentError(err, number, fork))
+			r.warningf("%s", commentError(err, number, fork, r.summaryWhole()))
 		} else {
 			r.infof("plan comment %s: %s", outcome, url)
 		}
@@ -114,52 +124,23 @@ func (r *runner) pullRequest(ctx context.Context) error {
 	return nil
 }
 
-// prChanges diffs the head catalog against the pull request's base: files
-// the pull request did not touch are taken from the head as they are; the
-// others are read at the base commit through the API.
-func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head *catalog.Catalog) ([]catalog.Change, error) {
+// prChanges diffs the head's effective catalog (the config and every
+// source it names, as loaded) against the base's, entry by entry and
+// source by source.
+func (r *runner) prChanges(ctx context.Context, number int, baseSHA string, head *catalog.Catalog) ([]catalog.Change, []catalog.SourceChange, error) {
 	files, err := r.gh.PullRequestFiles(ctx, r.owner, r.repo, number)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	touched := make(map[string]ChangedFile, len(files))
-	for _, f := range files {
-		touched[f.Name] = f
-	}
-	bySource := make(map[*catalog.Source][]*catalog.Entry)
-	for _, e := range head.Entries {
-		bySource[e.Source] = append(bySource[e.Source], e)
-	}
-	var base []*catalog.Entry
+	headManifest := true
 	for _, src := range head.Sources {
-		p := r.repoPath(src.Path)
-		f, ok := touched[p]
-		if p == "" || !ok {
-			base = append(base, bySource[src]...)
-			continue
-		}
-		if f.Status == "added" {
-			continue
-		}
-		basePath := p
-		if f.Status == "renamed" && f.Previous != "" {
-			basePath = f.Previous
-		}
-		if err := checkRepoPath(basePath); err != nil {
-			return nil, err
-		}
-		data, err := r.gh.FileAt(ctx, r.owner, r.repo, basePath, baseSHA)
-		if errors.Is(err, ErrNotFound) {
-			continue // new in this pull request
-		}
-		if err != nil {
-			return nil, err
-		}
-		old, _ := catalog.Parse(basePath, data, src)
-		base = append(base, old...)
-		r.infof("%s changed in this pull request (%d entries at the base)", p, len(old))
+		headManifest = headManifest && !src.Builtin()
 	}
-	return catalog.Diff(base, head.Entries), nil
+	base, err := r.baseCatalog(ctx, files, baseSHA, headManifest && len(head.Sources) > 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return catalog.Diff(base.Entries, head.Entries), catalog.DiffSources(base.Sources, head.Sources), nil
 }
 
 // entryError reports err as an error annotation at the entry's field.

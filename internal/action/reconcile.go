@@ -81,7 +81,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 		return fmt.Errorf("the catalog has %d problem(s); nothing was published", len(problems))
 	}
 
-	entries, err := selectEntries(c, model, r.inWorkspace)
+	entries, err := selectEntries(c, model)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 	}
 
 	token := r.in.HFToken
-	m := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions})
+	m := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: c.Claims()})
 	var outcomes []entryOutcome
 	for _, e := range entries {
 		o := entryOutcome{Entry: e}
@@ -120,8 +120,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 
 	view := runView{Event: r.eventName, DryRun: dryRun, Version: r.cfg.Version, SHA: r.cfg.Getenv("GITHUB_SHA"), Model: model, Outcomes: outcomes}
 	r.summary(renderRunSummary(view))
-	r.output("models", actedOn(view))
-	r.output("result", runResult(view))
+	r.writeOutputs(actedOn(view), runResult(view))
 
 	if r.eventName == "push" && r.in.Comment && !dryRun {
 		r.commentOnMergedPR(ctx, view)
@@ -130,19 +129,16 @@ func (r *runner) reconcile(ctx context.Context) error {
 }
 
 // selectEntries picks the entries a run acts on: the one the model input
-// names, or every entry with a vision sidecar whose catalog file is in the
-// repository the action runs in. The built-in catalog travels inside the
-// binary and is loaded next to every config; a catalog repository's
-// reconcile must not try to publish it with the repository's own token.
-func selectEntries(c *catalog.Catalog, model string, local func(*catalog.Source) bool) ([]*catalog.Entry, error) {
+// names, or every entry with a vision sidecar from the repository's own
+// catalog files. The built-in catalog travels inside the binary and is
+// loaded next to every config, but it is not the repository's: its
+// entries are published only when model names one, never by "all", and a
+// file of the same path in the repository changes nothing about that.
+func selectEntries(c *catalog.Catalog, model string) ([]*catalog.Entry, error) {
 	if model == "" || model == "all" {
 		var out []*catalog.Entry
-		anyLocal := false
-		for _, src := range c.Sources {
-			anyLocal = anyLocal || local(src)
-		}
 		for _, e := range c.Entries {
-			if e.HasVision() && (!anyLocal || local(e.Source)) {
+			if e.HasVision() && !e.Source.Builtin() {
 				out = append(out, e)
 			}
 		}
@@ -187,19 +183,12 @@ func (r *runner) commentOnMergedPR(ctx context.Context, view runView) {
 	if view.Model != "" && view.Model != "all" {
 		marker = strings.TrimSuffix(publishMarker, " -->") + " " + mdSafe(view.Model) + " -->"
 	}
-	body := fitComment(r.scrub(marker+"\n"+renderRunSummary(view)), maxCommentBytes)
+	body := fitComment(r.scrub(marker+"\n"+renderRunSummary(view)), maxCommentBytes, r.summaryWhole())
 	login := resolveLogin(ctx, r.gh, r.in.CommentLogin)
 	outcome, url, err := upsertComment(ctx, r.gh, r.owner, r.repo, number, login, marker, body)
 	if err != nil {
-		r.warningf("%s", commentError(err, number, false))
+		r.warningf("%s", commentError(err, number, false, r.summaryWhole()))
 		return
 	}
 	r.infof("publish comment on #%d %s: %s", number, outcome, url)
-}
-
-// inWorkspace reports whether a catalog source's file is part of the
-// repository being run on.
-func (r *runner) inWorkspace(src *catalog.Source) bool {
-	p := r.repoPath(src.Path)
-	return p != "" && fileExists(r.path(p))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
@@ -19,8 +20,11 @@ type prView struct {
 	Version  string
 	Problems []catalog.Problem // errors only; files relative to the repository
 	Catalog  *catalog.Catalog
-	Entries  []entryPlan
-	DiffErr  error
+	// Sources are the catalog sources the pull request adds, removes or
+	// changes (through skulk-weights.yaml).
+	Sources []catalog.SourceChange
+	Entries []entryPlan
+	DiffErr error
 }
 
 // runView is everything a reconcile's summary and comment show.
@@ -70,6 +74,7 @@ func renderPR(v prView) string {
 			}
 		}
 	}
+	writeSourceChanges(&b, v)
 	if len(v.Entries) == 0 {
 		b.WriteString("This pull request changes no catalog entries: nothing would be published on merge.\n\n")
 		writeFooter(&b, v.Version, v.HeadSHA)
@@ -90,6 +95,68 @@ func renderPR(v prView) string {
 	return b.String()
 }
 
+// writeSourceChanges shows what the pull request changes in the config:
+// an hf_owner change and a namespace rename first, as alerts, since either
+// changes where (or under which keys) every entry of a source publishes
+// without any catalog entry changing.
+func writeSourceChanges(b *strings.Builder, v prView) {
+	if len(v.Sources) == 0 {
+		return
+	}
+	for _, sc := range v.Sources {
+		switch {
+		case sc.OwnerChanged():
+			fmt.Fprintf(b, "> [!WARNING]\n> **`hf_owner` of catalog source %s changes from %s to %s.** On merge, its sidecars are published under %s, with the `hf-token` this repository gives the action.\n\n",
+				code(sc.New.Namespace), code(sc.Old.HFOwner), code(sc.New.HFOwner), code(sc.New.HFOwner))
+		case sc.Renamed():
+			fmt.Fprintf(b, "> [!WARNING]\n> **Catalog source %s is renamed %s.** Every key in %s changes from `%s/<key>` to `%s/<key>`: the entries below show as removed and added.\n\n",
+				code(sc.Old.Namespace), code(sc.New.Namespace), display.Code(sc.New.Path), mdSafe(sc.Old.Namespace), mdSafe(sc.New.Namespace))
+		}
+	}
+	entries := map[*catalog.Source][2]int{}
+	if v.Catalog != nil {
+		for _, e := range v.Catalog.Entries {
+			n := entries[e.Source]
+			n[0]++
+			if e.HasVision() {
+				n[1]++
+			}
+			entries[e.Source] = n
+		}
+	}
+	fmt.Fprintf(b, "### Catalog sources (%s)\n\n", plural(len(v.Sources), "change", "changes"))
+	b.WriteString("| source | file | change |\n| --- | --- | --- |\n")
+	for _, sc := range v.Sources {
+		var what []string
+		src, ns := sc.New, code(sc.New.Namespace)
+		switch sc.Kind {
+		case catalog.Added:
+			n := entries[src]
+			what = append(what, fmt.Sprintf("added: %s (%d with a vision sidecar), published under %s", plural(n[0], "entry", "entries"), n[1], code(src.HFOwner)))
+		case catalog.Removed:
+			src, ns = sc.Old, code(sc.Old.Namespace)
+			what = append(what, "removed: its entries are no longer published; their sidecars stay on the Hub as they are")
+		case catalog.Changed:
+			o := sc.Old
+			if sc.Renamed() {
+				ns = code(o.Namespace) + " → " + code(src.Namespace)
+				what = append(what, "**namespace renamed**")
+			}
+			if sc.OwnerChanged() {
+				what = append(what, fmt.Sprintf("**`hf_owner`: %s → %s**", code(o.HFOwner), code(src.HFOwner)))
+			}
+			if o.Path != src.Path {
+				what = append(what, fmt.Sprintf("file: %s → %s", display.Code(o.Path), display.Code(src.Path)))
+			}
+			if o.HFCollection != src.HFCollection {
+				what = append(what, fmt.Sprintf("`hf_collection`: %s → %s", codeOrNone(o.HFCollection), codeOrNone(src.HFCollection)))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", ns, display.Code(src.Path), strings.Join(what, "; "))
+	}
+	b.WriteString("\n")
+}
+
 func writeProblems(b *strings.Builder, ps []catalog.Problem) {
 	fmt.Fprintf(b, "### ❌ The catalog does not validate (%s)\n\n", plural(len(ps), "problem", "problems"))
 	b.WriteString("| where | entry | problem |\n| --- | --- | --- |\n")
@@ -98,7 +165,7 @@ func writeProblems(b *strings.Builder, ps []catalog.Problem) {
 		if p.Pos.Line > 0 {
 			where = fmt.Sprintf("%s:%d:%d", p.Pos.File, p.Pos.Line, p.Pos.Col)
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s |\n", mdSafe(where), code(p.Key), mdSafe(p.Message))
+		fmt.Fprintf(b, "| %s | %s | %s |\n", display.Code(where), code(p.Key), mdSafe(p.Message))
 	}
 	b.WriteString("\nThe check fails until these are fixed.\n\n")
 }
@@ -182,7 +249,7 @@ func fileRows(p *Plan) []string {
 		sorted := append([]FileAction(nil), fs...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 		for _, f := range sorted {
-			rows = append(rows, fmt.Sprintf("| %s | `%s` | %s |\n", kind, mdSafe(f.Path), humanBytes(f.Size)))
+			rows = append(rows, fmt.Sprintf("| %s | %s | %s |\n", kind, display.Code(f.Path), humanBytes(f.Size)))
 		}
 	}
 	add("copy", p.Copy)
@@ -241,8 +308,9 @@ func renderRunSummary(v runView) string {
 	} else {
 		b.WriteString("## skulk-weights publish\n\n")
 	}
-	sel := "every entry with a vision sidecar"
-	if v.Model != "" && v.Model != "all" {
+	all := v.Model == "" || v.Model == "all"
+	sel := "every entry of the repository's catalog with a vision sidecar"
+	if !all {
 		sel = code(v.Model)
 	}
 	fmt.Fprintf(&b, "Reconciled %s (%s", sel, mdSafe(v.Event))
@@ -251,7 +319,11 @@ func renderRunSummary(v runView) string {
 	}
 	b.WriteString(").\n\n")
 	if len(v.Outcomes) == 0 {
-		b.WriteString("No entry has a vision sidecar: nothing to do.\n\n")
+		b.WriteString("No entry of the repository's catalog has a vision sidecar: nothing to do.")
+		if all {
+			b.WriteString(" The built-in catalog's entries are published only when `model` names one (e.g. `foxlight/<key>`).")
+		}
+		b.WriteString("\n\n")
 		fmt.Fprintf(&b, "<sub>skulk-weights %s</sub>\n", mdSafe(v.Version))
 		return b.String()
 	}
@@ -321,11 +393,53 @@ type entryJSON struct {
 }
 
 type resultJSON struct {
-	Event       string      `json:"event"`
-	PullRequest int         `json:"pull_request,omitempty"`
-	DryRun      bool        `json:"dry_run"`
-	Valid       bool        `json:"valid"`
-	Entries     []entryJSON `json:"entries"`
+	Event       string       `json:"event"`
+	PullRequest int          `json:"pull_request,omitempty"`
+	DryRun      bool         `json:"dry_run"`
+	Valid       bool         `json:"valid"`
+	Sources     []sourceJSON `json:"sources,omitempty"`
+	Entries     []entryJSON  `json:"entries"`
+	// Truncated says Entries holds only the first of EntriesTotal entries:
+	// the rest did not fit in GitHub's output limit.
+	Truncated    bool `json:"truncated,omitempty"`
+	EntriesTotal int  `json:"entries_total,omitempty"`
+}
+
+// sourceJSON is one catalog source a pull request adds, removes or
+// changes; the old_ fields are set where they differ.
+type sourceJSON struct {
+	Change          string `json:"change"`
+	Namespace       string `json:"namespace"`
+	Path            string `json:"path"`
+	HFOwner         string `json:"hf_owner"`
+	HFCollection    string `json:"hf_collection,omitempty"`
+	OldNamespace    string `json:"old_namespace,omitempty"`
+	OldPath         string `json:"old_path,omitempty"`
+	OldHFOwner      string `json:"old_hf_owner,omitempty"`
+	OldHFCollection string `json:"old_hf_collection,omitempty"`
+}
+
+func sourcesJSON(scs []catalog.SourceChange) []sourceJSON {
+	var out []sourceJSON
+	for _, sc := range scs {
+		src := sc.New
+		if src == nil {
+			src = sc.Old
+		}
+		j := sourceJSON{Change: sc.Kind.String(), Namespace: src.Namespace, Path: src.Path, HFOwner: src.HFOwner, HFCollection: src.HFCollection}
+		if o := sc.Old; sc.Kind == catalog.Changed {
+			diff := func(a, b string) string {
+				if a == b {
+					return ""
+				}
+				return a
+			}
+			j.OldNamespace, j.OldPath = diff(o.Namespace, src.Namespace), diff(o.Path, src.Path)
+			j.OldHFOwner, j.OldHFCollection = diff(o.HFOwner, src.HFOwner), diff(o.HFCollection, src.HFCollection)
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func planJSON(j *entryJSON, p *Plan) {
@@ -340,7 +454,7 @@ func planJSON(j *entryJSON, p *Plan) {
 }
 
 func prResult(v prView) resultJSON {
-	out := resultJSON{Event: "pull_request", PullRequest: v.Number, DryRun: true, Valid: len(v.Problems) == 0, Entries: []entryJSON{}}
+	out := resultJSON{Event: "pull_request", PullRequest: v.Number, DryRun: true, Valid: len(v.Problems) == 0, Sources: sourcesJSON(v.Sources), Entries: []entryJSON{}}
 	for _, e := range v.Entries {
 		j := entryJSON{ID: e.ID, Change: e.Kind.String(), SidecarRepo: e.Entry.VisionSidecarRepo}
 		switch {

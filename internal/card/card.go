@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
@@ -257,8 +258,10 @@ func Render(f Facts) []byte {
 			dtypes = escape(strings.Join(t.DTypes, ", "))
 			params = thousands(t.Params)
 		}
+		// A name is shown as display.Escape spells it, so no character
+		// in it can reorder, hide or impersonate; ASCII names are as is.
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
-			escape(file.Path), thousands(file.Size), code(file.SHA256), tensors, dtypes, params)
+			escape(display.Escape(file.Path)), thousands(file.Size), code(file.SHA256), tensors, dtypes, params)
 	}
 	if len(files) == 0 {
 		b.WriteString("| (none) | | | | | |\n")

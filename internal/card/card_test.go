@@ -64,6 +64,7 @@ func TestRenderGolden(t *testing.T) {
 			f.Endpoint = "http://127.0.0.1:8765/"
 			f.License = License{ID: "other", Name: "kimi-license", Link: "./LICENSE.md", From: f.SourceRepo}
 		},
+		"hostile_names": func(f *Facts) { f.Files = hostileFiles() },
 	}
 	for name, edit := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -31,7 +31,13 @@ type Source struct {
 	Namespace    string // "" when a single file is loaded with --manifest
 	HFOwner      string // required owner of every hf_repo; "" means unchecked
 	HFCollection string // inherited by entries without hf_collection
+
+	builtin bool // the catalog compiled into the binary
 }
+
+// Builtin reports whether s is the catalog compiled into the binary, not a
+// file of the repository or directory being run in.
+func (s *Source) Builtin() bool { return s != nil && s.builtin }
 
 // Entry is one model of a catalog.
 type Entry struct {
@@ -150,6 +156,8 @@ type Catalog struct {
 	Sources  []*Source
 	Entries  []*Entry
 	Problems []Problem // sorted
+
+	claims *Claims // built by Claims on first use
 }
 
 // Errors returns the problems that fail validation: errors always, and

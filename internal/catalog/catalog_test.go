@@ -3,10 +3,12 @@ package catalog
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	builtin "github.com/Foxlight-Foundation/skulk-weights/catalog"
 )
@@ -387,5 +389,196 @@ func TestHugeScalarsAreClippedInProblems(t *testing.T) {
 	}
 	if len(problems) < 3 || len(got) > 400*len(problems) {
 		t.Errorf("%d problems in %d bytes of output", len(problems), len(got))
+	}
+}
+
+// collisionEntry renders one entry of a FoxlightAI-owned operator catalog.
+func collisionEntry(key string, fields ...string) string {
+	s := "- key: " + key + "\n  source_model: org/" + key + "\n  quant: q4k\n  tier: smoke\n  slices: [full]\n" +
+		"  output_name: " + key + ".vindex\n  hf_repo: FoxlightAI/" + key + "-vindex\n"
+	for i := 0; i+1 < len(fields); i += 2 {
+		s += "  " + fields[i] + ": " + fields[i+1] + "\n"
+	}
+	return s
+}
+
+// TestLoadCollisionsAcrossSources: a sidecar shared between the built-in
+// catalog and a config's sources, or between two sources, is an error at
+// the field the later file holds, naming the other entry, field and place.
+func TestLoadCollisionsAcrossSources(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"skulk-weights.yaml": "catalogs:\n- path: a.yaml\n  namespace: ops\n  hf_owner: FoxlightAI\n- path: b.yaml\n  namespace: lab\n  hf_owner: FoxlightAI\n",
+		"a.yaml": "models:\n" +
+			// Publishing this would prune the built-in kimi vindex.
+			collisionEntry("grab", "vision_source_repo", "third-party/grab", "vision_sidecar_repo", "FoxlightAI/Kimi-K2-5-Full-Q4-K-Vindex") +
+			// Reading the built-in sidecar: its publish would move this source.
+			collisionEntry("chain", "vision_source_repo", "FoxlightAI/kimi-k2-5-vision", "vision_sidecar_repo", "FoxlightAI/chain-vision") +
+			collisionEntry("plain", "vision_source_repo", "third-party/plain", "vision_sidecar_repo", "FoxlightAI/plain-vision"),
+		"b.yaml": "models:\n" +
+			collisionEntry("over", "vision_source_repo", "third-party/over", "vision_sidecar_repo", "FoxlightAI/plain-vindex") +
+			collisionEntry("reads", "mtp_source_repo", "FoxlightAI/plain-vision", "mtp_sidecar_repo", "FoxlightAI/reads-mtp"),
+	})
+	c, err := Load(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := wantProblems(t, c.Errors(false),
+		"a.yaml:10:24: grab: vision_sidecar_repo FoxlightAI/Kimi-K2-5-Full-Q4-K-Vindex is also the hf_repo of foxlight/kimi-k2-5-full-q4-k (catalog/foxlight.yaml:53, spelt FoxlightAI/kimi-k2-5-full-q4-k-vindex; the Hub ignores case in repo ids); a sidecar needs a repo of its own",
+		"a.yaml:18:23: chain: vision_source_repo FoxlightAI/kimi-k2-5-vision is also the vision_sidecar_repo of foxlight/kimi-k2-5-full-q4-k (catalog/foxlight.yaml:55); a sidecar needs a repo of its own",
+		"b.yaml:10:24: over: vision_sidecar_repo FoxlightAI/plain-vindex is also the hf_repo of ops/plain (a.yaml:26); a sidecar needs a repo of its own",
+		"b.yaml:18:20: reads: mtp_source_repo FoxlightAI/plain-vision is also the vision_sidecar_repo of ops/plain (a.yaml:28); a sidecar needs a repo of its own",
+	)
+	if n := len(c.Errors(false)); n != 4 || strings.HasPrefix(got, "catalog/") {
+		t.Errorf("want exactly the 4 collisions, none reported inside the built-in catalog:\n%s", got)
+	}
+
+	// The library check a publish makes agrees, whichever side it starts from.
+	claims := c.Claims()
+	for id, want := range map[string]string{
+		"ops/grab":                     "foxlight/kimi-k2-5-full-q4-k",
+		"foxlight/kimi-k2-5-full-q4-k": "ops/chain",
+		"ops/plain":                    "lab/reads",
+		"lab/over":                     "ops/plain",
+		"ops/chain":                    "",
+	} {
+		e, err := c.Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = claims.VisionSidecarConflict(e)
+		var ce *CollisionError
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v, want no conflict", id, err)
+		case want != "" && (!errors.As(err, &ce) || ce.Other.Entry != want):
+			t.Errorf("%s: conflict %v, want one naming %s", id, err, want)
+		}
+	}
+}
+
+// TestSidecarConflictWithoutClaims: with no catalog at hand, an entry's own
+// fields still count.
+func TestSidecarConflictWithoutClaims(t *testing.T) {
+	entries, _ := Parse("x.yaml", []byte("models:\n"+collisionEntry("self", "vision_source_repo", "FoxlightAI/self-vision", "vision_sidecar_repo", "foxlightai/SELF-vision")), BuiltinSource())
+	if len(entries) != 1 {
+		t.Fatalf("entries: %v", entries)
+	}
+	var nilClaims *Claims
+	err := nilClaims.VisionSidecarConflict(entries[0])
+	var ce *CollisionError
+	if !errors.As(err, &ce) || ce.Other.Field != "vision_source_repo" || ce.Other.Entry != "foxlight/self" {
+		t.Fatalf("conflict = %v", err)
+	}
+	if want := "foxlight/self: vision_sidecar_repo foxlightai/SELF-vision is also this entry's vision_source_repo (line 9, spelt FoxlightAI/self-vision; the Hub ignores case in repo ids); a sidecar needs a repo of its own"; err.Error() != want {
+		t.Errorf("message\n got %s\nwant %s", err, want)
+	}
+	other, _ := Parse("y.yaml", []byte("models:\n"+collisionEntry("fine", "vision_source_repo", "third-party/fine", "vision_sidecar_repo", "FoxlightAI/fine-vision")), BuiltinSource())
+	if err := nilClaims.VisionSidecarConflict(other[0]); err != nil {
+		t.Errorf("a sidecar of its own: %v", err)
+	}
+}
+
+// TestConfigSourceCap: a config listing more sources than MaxSources is an
+// error at the first one over, and no source past the cap is read.
+func TestConfigSourceCap(t *testing.T) {
+	var cfg strings.Builder
+	cfg.WriteString("catalogs:\n")
+	for i := range MaxSources + 8 {
+		fmt.Fprintf(&cfg, "- {path: ops.yaml, namespace: ns%d, hf_owner: OpsOrg}\n", i)
+	}
+	dir := writeFiles(t, map[string]string{"skulk-weights.yaml": cfg.String(), "ops.yaml": operatorCatalog})
+	c, err := Load(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, c.Problems, fmt.Sprintf("skulk-weights.yaml:%d:3: catalogs[32]: catalogs lists 40 sources; a config may list at most 32: merge some catalog files", MaxSources+2))
+	if len(c.Sources) != MaxSources+1 {
+		t.Errorf("%d sources loaded, want the built-in one and %d", len(c.Sources), MaxSources)
+	}
+}
+
+// TestConfigTotalSizeCap: the catalogs of one config together stay under
+// MaxTotalSize, however many times one big file is listed.
+func TestConfigTotalSizeCap(t *testing.T) {
+	// The same bound at a 1 MiB scale: parsing 64 MiB of YAML would take
+	// tens of seconds under -race. The message at the real limit is checked
+	// below without parsing anything that large.
+	defer func(n int64) { totalSizeLimit = n }(totalSizeLimit)
+	totalSizeLimit = 1 << 20
+	big := operatorCatalog + "# " + strings.Repeat("x", 360<<10) + "\n"
+	dir := writeFiles(t, map[string]string{
+		"skulk-weights.yaml": "catalogs:\n- {path: big.yaml, namespace: a, hf_owner: OpsOrg}\n- {path: big.yaml, namespace: b, hf_owner: OpsOrg}\n- {path: big.yaml, namespace: c, hf_owner: OpsOrg}\n- {path: big.yaml, namespace: d, hf_owner: OpsOrg}\n",
+		"big.yaml":           big,
+	})
+	c, err := Load(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, c.Problems, "skulk-weights.yaml:4:10: c: catalog big.yaml brings the catalogs of this config to 1107039 bytes; all of them together may hold at most 1 MiB")
+	if len(c.Sources) != 3 {
+		t.Errorf("%d sources loaded, want the built-in one and two", len(c.Sources))
+	}
+	if got := sizeText(MaxTotalSize); got != "64 MiB" {
+		t.Errorf("the real limit reads %q", got)
+	}
+}
+
+// TestLoadFromFS: a catalog read through an fs.FS loads as from disk, and a
+// path leaving the FS's root is refused without being opened.
+func TestLoadFromFS(t *testing.T) {
+	cfg := "catalogs:\n- path: cat/ops.yaml\n  namespace: ops\n  hf_owner: OpsOrg\n- path: ../up.yaml\n  namespace: up\n  hf_owner: OpsOrg\n- path: /etc/passwd\n  namespace: abs\n  hf_owner: OpsOrg\n"
+	fsys := fstest.MapFS{
+		"skulk-weights.yaml": {Data: []byte(cfg)},
+		"cat/ops.yaml":       {Data: []byte(operatorCatalog)},
+	}
+	c, err := Load(Options{FS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblems(t, c.Problems,
+		"skulk-weights.yaml:5:9: up: refusing catalog ../up.yaml: it resolves outside the repository; catalog paths must name files inside it",
+		"skulk-weights.yaml:8:9: abs: refusing catalog /etc/passwd: it resolves outside the repository; catalog paths must name files inside it",
+	)
+	if e, err := c.Lookup("ops/plain"); err != nil || e.Source.Path != "cat/ops.yaml" {
+		t.Errorf("ops/plain from the FS: %v, %v", e, err)
+	}
+	if len(c.Sources) != 2 || !c.Sources[0].Builtin() || c.Sources[1].Builtin() {
+		t.Errorf("sources = %+v, want the built-in one and cat/ops.yaml", c.Sources)
+	}
+	// Without a config, only the built-in catalog.
+	c, err = Load(Options{FS: fstest.MapFS{}})
+	if err != nil || len(c.Sources) != 1 {
+		t.Errorf("empty FS: %v, %d sources", err, len(c.Sources))
+	}
+}
+
+func TestDiffSources(t *testing.T) {
+	src := func(path, ns, owner, coll string) *Source {
+		return &Source{Path: path, Namespace: ns, HFOwner: owner, HFCollection: coll}
+	}
+	base := []*Source{BuiltinSource(), src("a.yaml", "acme", "AcmeAI", ""), src("ops.yaml", "ops", "OpsOrg", ""), src("gone.yaml", "gone", "G", ""), src("same.yaml", "same", "S", "S/c-1")}
+	head := []*Source{BuiltinSource(), src("a.yaml", "acme", "OtherAI", ""), src("ops.yaml", "lab", "OpsOrg", ""), src("new.yaml", "new", "N", ""), src("same.yaml", "same", "S", "S/c-1")}
+	var got []string
+	for _, c := range DiffSources(base, head) {
+		s := c.Kind.String()
+		if c.Old != nil {
+			s += " " + c.Old.Namespace
+		}
+		if c.New != nil {
+			s += " " + c.New.Namespace
+		}
+		if c.OwnerChanged() {
+			s += " owner"
+		}
+		if c.Renamed() {
+			s += " renamed"
+		}
+		got = append(got, s)
+	}
+	if want := "changed acme acme owner,changed ops lab renamed,added new,removed gone"; strings.Join(got, ",") != want {
+		t.Errorf("DiffSources = %v, want %s", got, want)
+	}
+	if d := DiffSources(head, head); len(d) != 0 {
+		t.Errorf("no change reported as %v", d)
 	}
 }

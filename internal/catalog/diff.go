@@ -73,3 +73,63 @@ func sameEntry(a, b *Entry) bool {
 		a.VisionSourceRepo == b.VisionSourceRepo && a.VisionSidecarRepo == b.VisionSidecarRepo &&
 		a.VisionSourceRevision == b.VisionSourceRevision
 }
+
+// SourceChange is a catalog source added, removed or changed between two
+// loads of a catalog. Old is nil for Added, New for Removed.
+type SourceChange struct {
+	Kind     ChangeKind
+	Old, New *Source
+}
+
+// Renamed reports whether the source kept its file but took another
+// namespace, which changes the key of every entry in it.
+func (c SourceChange) Renamed() bool {
+	return c.Kind == Changed && c.Old.Namespace != c.New.Namespace
+}
+
+// OwnerChanged reports whether the source publishes under another hf_owner.
+func (c SourceChange) OwnerChanged() bool {
+	return c.Kind == Changed && c.Old.HFOwner != c.New.HFOwner
+}
+
+// DiffSources compares the sources of two loads of a catalog, in head's
+// order, then the removed ones in base's. A source is matched by its
+// namespace, or else by its file (a namespace rename); it changed when its
+// namespace, file, hf_owner or hf_collection differ. The built-in catalog
+// is the same in both, since both loads use the binary's.
+func DiffSources(base, head []*Source) []SourceChange {
+	matched := make(map[*Source]bool, len(base))
+	find := func(same func(*Source) bool) *Source {
+		for _, b := range base {
+			if !matched[b] && same(b) {
+				matched[b] = true
+				return b
+			}
+		}
+		return nil
+	}
+	old := make(map[*Source]*Source, len(head))
+	for _, h := range head {
+		old[h] = find(func(b *Source) bool { return b.Builtin() == h.Builtin() && b.Namespace == h.Namespace })
+	}
+	for _, h := range head {
+		if old[h] == nil {
+			old[h] = find(func(b *Source) bool { return !b.Builtin() && !h.Builtin() && b.Path == h.Path })
+		}
+	}
+	var out []SourceChange
+	for _, h := range head {
+		switch o := old[h]; {
+		case o == nil:
+			out = append(out, SourceChange{Kind: Added, New: h})
+		case o.Namespace != h.Namespace || o.Path != h.Path || o.HFOwner != h.HFOwner || o.HFCollection != h.HFCollection:
+			out = append(out, SourceChange{Kind: Changed, Old: o, New: h})
+		}
+	}
+	for _, b := range base {
+		if !matched[b] {
+			out = append(out, SourceChange{Kind: Removed, Old: b})
+		}
+	}
+	return out
+}

@@ -54,6 +54,13 @@ var (
 // file). Entries are returned even when they break rules, as long as they
 // have a key, so that listing and diffing still work on a broken catalog.
 func Parse(file string, data []byte, src *Source) ([]*Entry, []Problem) {
+	return parse(file, data, src, true)
+}
+
+// parse is Parse; collisions says whether to check for sidecars that share
+// a repo. Load leaves that to its check across every source, which covers
+// each file too.
+func parse(file string, data []byte, src *Source, collisions bool) ([]*Entry, []Problem) {
 	if src == nil {
 		src = &Source{Path: file}
 	}
@@ -114,6 +121,9 @@ func Parse(file string, data []byte, src *Source) ([]*Entry, []Problem) {
 		}
 		entries = append(entries, e)
 		u.check(e, d.add, false)
+	}
+	if collisions && !d.bombed {
+		checkCollisions(NewClaims(entries), func(p Problem) { d.problems = append(d.problems, p) })
 	}
 	return entries, sortProblems(d.problems)
 }

@@ -98,11 +98,21 @@ func ReadFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	// The path may have been swapped between Stat and Open.
-	if st, err = f.Stat(); err != nil {
+	return readOpened(path, f)
+}
+
+// readOpened reads an open file that must be a regular one of at most
+// MaxFileSize bytes, checking so from the file itself.
+func readOpened(name string, f fs.File) ([]byte, error) {
+	st, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
-	if err := regular(path, st); err != nil {
+	if err := regular(name, st); err != nil {
 		return nil, err
+	}
+	if st.Size() > MaxFileSize {
+		return nil, &TooLargeError{Size: st.Size()}
 	}
 	return readBounded(f, st.Size())
 }

@@ -152,7 +152,7 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 		fmt.Fprintf(env.Stderr, "nothing to publish for %s: no configured artifact is supported by this tool yet\n", e.ID())
 		return out.finish("nothing_to_do", ExitOK)
 	}
-	return publishVision(ctx, e, opts, out, env)
+	return publishVision(ctx, cat, e, opts, out, env)
 }
 
 // publishPlan is what a publish run will do, as the dry run prints it.

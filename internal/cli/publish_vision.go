@@ -21,7 +21,7 @@ import (
 // publishVision mirrors the entry's vision_source_repo into its
 // vision_sidecar_repo through HF_ENDPOINT with the token the environment
 // gives: progress on stderr, the summary (or the --json document) on stdout.
-func publishVision(ctx context.Context, e *catalog.Entry, opts *publishOptions, out *publishOutput, env Env) int {
+func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, opts *publishOptions, out *publishOutput, env Env) int {
 	art := out.artifact("vision")
 	timeouts := hub.DefaultTimeouts
 	timeouts.Stall = time.Duration(opts.StallTimeout)
@@ -37,6 +37,9 @@ func publishVision(ctx context.Context, e *catalog.Entry, opts *publishOptions, 
 		Progress:    stderr,
 		Terminal:    isTerminal(env.Stderr),
 		ToolVersion: version,
+		// Every source's repo ids, so no sidecar is written that another
+		// entry also names, even if validation missed it.
+		Claims: cat.Claims(),
 	})
 	if res != nil {
 		art.Result = res

@@ -52,6 +52,10 @@ type Options struct {
 	ProgressEvery time.Duration
 	// MaxReplans bounds re-planning after the sidecar moved (412); default 3.
 	MaxReplans int
+	// Claims holds every repo id the entry's catalog names (Catalog.Claims).
+	// Plan and Publish refuse a sidecar that any other entry or field names
+	// too, before any request; nil checks the entry's own fields only.
+	Claims *catalog.Claims
 }
 
 func (o *Options) defaults() {
@@ -165,6 +169,9 @@ func (e *PlanError) Error() string { return e.Msg }
 // prune. It writes nothing and works without a token for public repos.
 func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 	opts.defaults()
+	if err := refuseCollision(&opts); err != nil {
+		return nil, err
+	}
 	p, err := pinSource(ctx, &opts)
 	if err != nil {
 		return nil, err
@@ -188,6 +195,20 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// refuseCollision refuses a sidecar that the catalog also names as another
+// repo: writing it would prune and re-card a vindex, a source or another
+// sidecar. Validation reports the same; this holds for callers that skip it.
+// The error wraps the *catalog.CollisionError.
+func refuseCollision(opts *Options) error {
+	if opts.Entry == nil || !opts.Entry.HasVision() {
+		return nil // pinSource says what is missing
+	}
+	if err := opts.Claims.VisionSidecarConflict(opts.Entry); err != nil {
+		return fmt.Errorf("refusing to publish %s: %w; nothing was written", opts.Entry.VisionSidecarRepo, err)
+	}
+	return nil
 }
 
 // pinSource resolves the source revision to a sha and lists the managed

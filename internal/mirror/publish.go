@@ -68,6 +68,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.Dest.HasToken() {
 		return nil, ErrNoToken
 	}
+	if err := refuseCollision(&opts); err != nil {
+		return nil, err
+	}
 	colDisabled, colSlug, err := ParseCollection(opts.Collection)
 	if err != nil {
 		return nil, err
