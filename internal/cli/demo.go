@@ -41,7 +41,7 @@ leaves the machine.
 	setup: func(fs *flag.FlagSet) runner {
 		jobs := fs.Int("jobs", defaultJobs, "files or parts copied in parallel")
 		keep := fs.Bool("keep", false, "keep the local hub running after the demo, until Ctrl-C")
-		addr := fs.String("addr", "127.0.0.1:0", "`HOST:PORT` the local hub listens on (port 0 picks a free port)")
+		addr := fs.String("addr", "127.0.0.1:0", "the local hub listens on `HOST:PORT` (port 0 picks a free port)")
 		return func(ctx context.Context, pos []string, env Env) int {
 			if len(pos) > 0 {
 				return unexpectedArg(env, "demo", pos[0])

@@ -57,7 +57,7 @@ serve or seed, 2 for a bad command line.
 `,
 	setup: func(fs *flag.FlagSet) runner {
 		o := devhubOptions{}
-		fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "`HOST:PORT` to listen on (port 0 picks a free port)")
+		fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen on `HOST:PORT` (port 0 picks a free port)")
 		fs.Var(&o.tokens, "token", "accept `TOKEN=SCOPES`, e.g. hf_dev=write:FoxlightAI/*,read:google/*,gated:meta-llama/* (repeatable; gated: opens gated repos' files only)")
 		fs.Var(&o.seeds, "seed", "upload directory DIR as repo REPO at startup (`REPO=DIR`, repeatable)")
 		fs.IntVar(&o.pageSize, "page-size", devhub.DefaultPageSize, "entries per page of tree and collection listings")

@@ -33,7 +33,7 @@ Works against any Hub: the public one, or 'skulk-weights devhub'.
 	env:    hubEnv,
 	schema: uploadSchema,
 	setup: func(fs *flag.FlagSet) runner {
-		message := fs.String("commit-message", "", "the commit's summary, a `MESSAGE` (default \"Upload folder using skulk-weights\")")
+		message := fs.String("commit-message", "", "the commit's summary `MESSAGE` (default \"Upload folder using skulk-weights\")")
 		private := fs.Bool("private", false, "create the repo private when it is missing")
 		jobs := fs.Int("jobs", defaultJobs, "files or parts uploaded in parallel")
 		asJSON := fs.Bool("json", false, "print the result as one JSON document on stdout")
