@@ -122,7 +122,7 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 	}
 	plan := newPlan(e, opts, coll, endpoint, env)
 	out.doc.Entry = plan.entryDoc()
-	out.doc.Artifacts = plan.artifactDocs(opts.DryRun)
+	out.doc.Artifacts = plan.artifactDocs()
 
 	if opts.DryRun {
 		if opts.JSON {
@@ -157,23 +157,22 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 
 // publishPlan is what a publish run will do, as the dry run prints it.
 type publishPlan struct {
-	ModelKey     string
-	Tier         string
-	Artifact     string
-	SourceModel  string
-	OutputPath   string
-	TargetRepo   string // hf://owner/name
-	Collection   string // vindex collection slug; "" = disabled
-	Slices       []string
-	Force        bool
-	Vindex       string // why the vindex step does not run
-	MTP          string // why the MTP step does not run
-	Vision       *visionPlan
-	Skipped      []string
-	entry        *catalog.Entry
-	endpoint     string
-	visionAsked  bool
-	visionAbsent bool
+	ModelKey    string
+	Tier        string
+	Artifact    string
+	SourceModel string
+	OutputPath  string
+	TargetRepo  string // hf://owner/name
+	Collection  string // vindex collection slug; "" = disabled
+	Slices      []string
+	Force       bool
+	Vindex      string // why the vindex step does not run
+	MTP         string // why the MTP step does not run
+	Vision      *visionPlan
+	Skipped     []string
+	entry       *catalog.Entry
+	endpoint    string
+	visionAsked bool
 }
 
 // visionPlan is the vision step's plan; its JSON is the "plan" of the
@@ -233,11 +232,8 @@ func newPlan(e *catalog.Entry, opts *publishOptions, coll collections, endpoint 
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
 				Collection: coll.vision, SidecarAccess: sidecarAccessRule,
 			}
-		} else {
-			p.visionAbsent = true
-			if all {
-				p.Skipped = append(p.Skipped, "vision ("+notConfig+")")
-			}
+		} else if all {
+			p.Skipped = append(p.Skipped, "vision ("+notConfig+")")
 		}
 	}
 	return p

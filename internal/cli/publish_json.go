@@ -96,7 +96,7 @@ func (p *publishPlan) entryDoc() *entryDoc {
 }
 
 // artifactDocs lists the asked artifacts in the order a publish runs them.
-func (p *publishPlan) artifactDocs(dryRun bool) []*artifactDoc {
+func (p *publishPlan) artifactDocs() []*artifactDoc {
 	var out []*artifactDoc
 	all := p.Artifact == "all"
 	if all || p.Artifact == "vindex" {
