@@ -261,7 +261,7 @@ func runCommand(ctx context.Context, cmd *command, args []string, env Env) int {
 		return usageError(cmd, args, env, err.Error())
 	}
 	for _, name := range cmd.required {
-		if !flagSet(fs, name) {
+		if !isSet(fs, name) {
 			return usageError(cmd, args, env, "--"+name+" is required")
 		}
 	}
@@ -276,7 +276,8 @@ func (c *command) flagSet() (*flag.FlagSet, runner) {
 	return fs, c.setup(fs)
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
+// isSet reports whether the command line set the flag called name.
+func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
