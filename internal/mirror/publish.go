@@ -325,13 +325,18 @@ func (c *copier) fetchRegular(ctx context.Context) error {
 // refused. A file the card describes is one the sidecar already holds with
 // the same bytes, so it passed this check when it was copied.
 func checkHeaders(ctx context.Context, opts *Options, p *Plan, out map[string]*safetensors.Summary) error {
+	// The files to read are chosen before any reader starts: the readers
+	// write to out, which the loop must not read meanwhile.
+	var todo []hub.TreeEntry
+	for _, s := range p.source {
+		if _, ok := p.known[s.Path]; !ok && out[s.Path] == nil && strings.HasSuffix(s.Path, ".safetensors") {
+			todo = append(todo, s)
+		}
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
-	for _, s := range p.source {
-		if _, ok := p.known[s.Path]; ok || out[s.Path] != nil || !strings.HasSuffix(s.Path, ".safetensors") {
-			continue
-		}
+	for _, s := range todo {
 		g.Go(func() error {
 			sum, err := headerSummary(gctx, opts.Source, p.SourceRepo, p.SourceSHA, s.Path, s.Size)
 			switch {
