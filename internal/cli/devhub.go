@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/upload"
@@ -33,8 +34,11 @@ type seed struct{ repo, dir string }
 func (s *seedFlags) String() string { return "" }
 func (s *seedFlags) Set(v string) error {
 	repo, dir, ok := strings.Cut(v, "=")
-	if !ok || repo == "" || dir == "" || strings.Count(repo, "/") != 1 {
+	if !ok || repo == "" || dir == "" {
 		return errors.New("want REPO=DIR, e.g. third-party/kimi-k2-5-vision=./vision")
+	}
+	if why := catalog.RepoIDProblem(repo); why != "" {
+		return fmt.Errorf("REPO %q is not a Hugging Face repo id: %s", repo, why)
 	}
 	*s = append(*s, seed{repo, dir})
 	return nil

@@ -197,6 +197,12 @@ func TestDevhubSeedErrors(t *testing.T) {
 	}
 	out.Reset()
 	errb.Reset()
+	if code := Run(context.Background(), []string{"devhub", "--seed", "a/b/c=dir"}, Env{Stdout: &out, Stderr: &errb}); code != ExitUsage ||
+		!strings.Contains(errb.String(), `REPO "a/b/c" is not a Hugging Face repo id`) {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
 	code := Run(context.Background(), []string{"devhub", "--seed", "a/b=" + filepath.Join(t.TempDir(), "missing")}, Env{Stdout: &out, Stderr: &errb})
 	if code != ExitFailure || out.Len() != 0 || !strings.Contains(errb.String(), "skulk-weights devhub: seeding a/b from ") {
 		t.Errorf("exit %d, stdout %q, stderr %s", code, out.String(), errb.String())

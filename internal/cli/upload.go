@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/upload"
@@ -47,6 +48,9 @@ Works against any Hub: the public one, or 'skulk-weights devhub'.
 			}
 			if *jobs < 1 {
 				return usageErr(env, "upload", schema, "--jobs must be at least 1")
+			}
+			if why := catalog.RepoIDProblem(pos[0]); why != "" {
+				return usageErr(env, "upload", schema, fmt.Sprintf("REPO %q is not a Hugging Face repo id: %s", pos[0], why))
 			}
 			return runUpload(ctx, pos[0], pos[1], *message, *private, *jobs, schema, env)
 		}
