@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"golang.org/x/sync/errgroup"
 
@@ -240,6 +241,10 @@ func scan(dir string) (*os.Root, []*local, error) {
 	add := func(p string) {
 		fi, err := root.Stat(p)
 		switch {
+		case strings.ContainsFunc(p, unicode.IsControl):
+			refused = append(refused, fmt.Sprintf("%q (a control character in the name)", p))
+		case strings.ContainsRune(p, '\\'):
+			refused = append(refused, fmt.Sprintf("%q (a backslash in the name; the Hub reads it as a separator)", p))
 		case err != nil:
 			refused = append(refused, fmt.Sprintf("%s (%s)", p, whyNot(err)))
 		case fi.IsDir():

@@ -171,6 +171,8 @@ func TestUploadRefusesWhatLeadsOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	write(t, filepath.Join(dir, "bad\nname.json"), []byte("{}"))
+	write(t, filepath.Join(dir, `win\x.json`), []byte("{}"))
 	_, err := Upload(context.Background(), Options{Client: client, Repo: "alice/up", Dir: dir})
 	var refused *RefusedError
 	if !errors.As(err, &refused) {
@@ -182,6 +184,8 @@ func TestUploadRefusesWhatLeadsOut(t *testing.T) {
 		"sub/up.txt (a symlink leading outside the directory; not followed)",
 		"dirlink (a symlink to a directory; not followed)",
 		"dangling.json (",
+		`"bad\nname.json" (a control character in the name)`,
+		`"win\\x.json" (a backslash in the name; the Hub reads it as a separator)`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error lacks %q: %s", want, msg)
