@@ -40,6 +40,11 @@ import (
 // 10 MB to LFS.
 const MaxInlineFile = 32 << 20
 
+// maxInlineTotal bounds the bytes of all inline files of one upload: the
+// commit carries them, base64-encoded, in one request built in memory.
+// A variable so tests can lower it.
+var maxInlineTotal int64 = 256 << 20
+
 // Options configures Upload.
 type Options struct {
 	Client *hub.Client
@@ -176,6 +181,15 @@ func Upload(ctx context.Context, opts Options) (*Result, error) {
 		default:
 			return nil, fmt.Errorf("%s: unknown upload mode %q", f.path, m.UploadMode)
 		}
+	}
+	var inline int64
+	for _, f := range files {
+		if f.mode == "regular" {
+			inline += f.size
+		}
+	}
+	if inline > maxInlineTotal {
+		return nil, fmt.Errorf("the Hub wants %s of small files committed inline, more than the %s one commit of this tool carries; upload them in parts", progress.HumanBytes(inline), progress.HumanBytes(maxInlineTotal))
 	}
 	prog.SetTotal(len(files), total)
 

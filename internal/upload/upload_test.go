@@ -242,3 +242,22 @@ func TestUploadNoticesAChangedFile(t *testing.T) {
 		t.Errorf("streaming other bytes of the same size and time: %v", err)
 	}
 }
+
+// TestUploadBoundsInlineBytes: the small files a commit carries inline are
+// held in memory, so their total is bounded; past it nothing is written.
+func TestUploadBoundsInlineBytes(t *testing.T) {
+	defer func(n int64) { maxInlineTotal = n }(maxInlineTotal)
+	maxInlineTotal = 1000
+	h, client := setup(t)
+	dir := t.TempDir()
+	for _, p := range []string{"a.json", "b.json", "c.json"} {
+		write(t, filepath.Join(dir, p), bytes.Repeat([]byte("{}\n"), 200))
+	}
+	_, err := Upload(context.Background(), Options{Client: client, Repo: "alice/up", Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "the Hub wants 1.8 KiB of small files committed inline, more than the 1000 B") {
+		t.Fatalf("err = %v", err)
+	}
+	if st := h.Stats(); st.Commits["alice/up"] > 1 || st.BytesReceived > 4096 {
+		t.Errorf("an upload over the bound wrote: %+v", st)
+	}
+}
