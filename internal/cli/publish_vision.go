@@ -25,11 +25,11 @@ func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, 
 	art := out.artifact("vision")
 	timeouts := hub.DefaultTimeouts
 	timeouts.Stall = time.Duration(opts.StallTimeout)
-	client, err := clientFromEnv(env, mirror.ErrNoToken, hub.WithTimeouts(timeouts))
+	stderr := &lockedWriter{w: env.Stderr}
+	client, err := clientFromEnv(env, stderr, mirror.ErrNoToken, hub.WithTimeouts(timeouts))
 	if err != nil {
 		return out.failArtifact("vision", "no_token", err.Error())
 	}
-	stderr := &lockedWriter{w: env.Stderr}
 	res, err := mirror.Publish(ctx, mirror.Options{
 		Entry: e, Source: client, Dest: client,
 		Jobs: opts.Jobs, MaxBytes: int64(opts.MaxBytes), MaxFiles: opts.MaxFiles,

@@ -72,13 +72,14 @@ func runUpload(ctx context.Context, repo, dir, message string, private bool, job
 	if !filepath.IsAbs(dir) && env.Dir != "" {
 		dir = filepath.Join(env.Dir, dir)
 	}
-	client, err := clientFromEnv(env, errors.New("HF_TOKEN is required to upload (or the token file 'hf auth login' writes)"))
+	stderr := &lockedWriter{w: env.Stderr}
+	client, err := clientFromEnv(env, stderr, errors.New("HF_TOKEN is required to upload (or the token file 'hf auth login' writes)"))
 	if err != nil {
 		return fail("invalid_environment", err)
 	}
 	res, err := upload.Upload(ctx, upload.Options{
 		Client: client, Repo: repo, Dir: dir, Message: message, Private: private, Jobs: jobs,
-		Progress: &lockedWriter{w: env.Stderr}, Terminal: isTerminal(env.Stderr),
+		Progress: stderr, Terminal: isTerminal(env.Stderr),
 	})
 	if err != nil {
 		code := "upload_failed"
@@ -114,10 +115,10 @@ func runUpload(ctx context.Context, repo, dir, message string, private bool, job
 }
 
 // clientFromEnv builds a Hub client from HF_ENDPOINT and the token the
-// environment gives, and says on stderr where the token came from (never
-// the token). Without a token it returns noToken.
-func clientFromEnv(env Env, noToken error, opts ...hub.Option) (*hub.Client, error) {
-	stderr := &lockedWriter{w: env.Stderr}
+// environment gives, logging its retries to stderr (the writer progress
+// shares, so lines never interleave), and says there where the token came
+// from (never the token). Without a token it returns noToken.
+func clientFromEnv(env Env, stderr *lockedWriter, noToken error, opts ...hub.Option) (*hub.Client, error) {
 	opts = append([]hub.Option{hub.WithUserAgent("skulk-weights/" + version),
 		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })}, opts...)
 	client, tok, err := hub.FromEnv(env.Getenv, opts...)
@@ -127,6 +128,6 @@ func clientFromEnv(env Env, noToken error, opts ...hub.Option) (*hub.Client, err
 	if tok.Value == "" {
 		return nil, noToken
 	}
-	fmt.Fprintf(env.Stderr, "using the token from %s\n", tok.Source)
+	fmt.Fprintf(stderr, "using the token from %s\n", tok.Source)
 	return client, nil
 }
