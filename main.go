@@ -15,9 +15,12 @@ import (
 	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is the program: a context cancelled by SIGINT or SIGTERM (a command
+// it stops exits 130), one call, the exit code.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args[1:], cli.OSEnv())
-	stop()
-	os.Exit(code)
+	defer stop()
+	return cli.Run(ctx, os.Args[1:], cli.OSEnv())
 }

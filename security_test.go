@@ -54,8 +54,18 @@ func TestSecurityEndpointCredentialsRefusedByCLI(t *testing.T) {
 				Stdout: w.Writer(name+" stdout", &stdout), Stderr: w.Writer(name+" stderr", &stderr),
 				Getenv: func(k string) string { return env[k] }, Dir: t.TempDir()})
 			codes = append(codes, code)
-			if code != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "HF_ENDPOINT names credentials before its host (http://…@"+host) {
-				t.Errorf("%s: exit %d, stdout %q, stderr %q; want a refusal naming the host only", name, code, stdout.String(), stderr.String())
+			if code != 1 || !strings.Contains(stderr.String(), "HF_ENDPOINT names credentials before its host (http://…@"+host) {
+				t.Errorf("%s: exit %d, stderr %q; want a refusal naming the host only", name, code, stderr.String())
+			}
+			// Under --json the refusal is the one document on stdout;
+			// without, stdout stays empty.
+			if args[len(args)-1] == "--json" {
+				doc, err := checkJSONDoc(stdout.Bytes(), "publish")
+				if c, _ := lookupJSON(doc, "error.code"); err != nil || c != "invalid_environment" {
+					t.Errorf("%s: stdout %q: %v", name, stdout.String(), err)
+				}
+			} else if stdout.Len() != 0 {
+				t.Errorf("%s: stdout %q", name, stdout.String())
 			}
 		}
 	}

@@ -52,8 +52,8 @@ publish() {
 	t1=$(now); r1=$(requests)
 	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$1.err")
 	local copied moved
-	copied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["copied"])' "$work/$1.json")
-	moved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes_moved"])' "$work/$1.json")
+	copied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifacts"][0]["result"]["copied"])' "$work/$1.json")
+	moved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifacts"][0]["result"]["bytes_moved"])' "$work/$1.json")
 	printf '  %-34s %4d files copied, %6.0f MiB moved, %7.2f s, %5d requests, peak RSS %d MiB\n' \
 		"$2" "$copied" "$(echo "$moved / 1048576" | bc -l)" "$(echo "$t1 - $t0" | bc -l)" "$((r1 - r0))" "$((rss / 1024))" | tee -a "$work/results"
 }

@@ -250,6 +250,20 @@ func closest(s string, candidates []string, n int) []string {
 	return out
 }
 
+// Suggest returns the candidate nearest to s by edit distance when it is
+// near enough to be a typo of s: at most max(2, len(s)/3) edits away. The
+// command line uses it for unknown commands and flags, the catalog for
+// unknown fields.
+func Suggest(s string, candidates []string) (string, bool) {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := distance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, best != "" && bestD <= max(2, len(s)/3)
+}
+
 // distance is the Levenshtein edit distance between a and b, in bytes.
 func distance(a, b string) int {
 	if len(a) < len(b) {

@@ -71,6 +71,45 @@ var totalSizeLimit int64 = MaxTotalSize
 // ErrConfigAndManifest is returned when both --config and --manifest are given.
 var ErrConfigAndManifest = errors.New("--config and --manifest are mutually exclusive")
 
+// FindConfig returns the operator config a command run in dir reads when
+// none is named: ConfigFile, else LegacyConfigFile, in dir or, when dir is
+// inside a git work tree, in the nearest parent up to that tree's root (the
+// directory holding .git), never above it. Outside a work tree only dir is
+// searched. The path is relative to dir; "" means there is none.
+func FindConfig(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	top := abs
+	for d := abs; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			top = d
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break // not in a work tree: only dir itself
+		}
+		d = parent
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		for _, name := range []string{ConfigFile, LegacyConfigFile} {
+			// Whatever the name is, Load reads it or says why it cannot.
+			if _, err := os.Stat(filepath.Join(d, name)); err == nil {
+				rel, err := filepath.Rel(abs, filepath.Join(d, name))
+				if err != nil {
+					return filepath.Join(d, name)
+				}
+				return rel
+			}
+		}
+		if d == top || filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
 // BuiltinSource returns the source of the built-in catalog.
 func BuiltinSource() *Source {
 	return &Source{

@@ -32,6 +32,16 @@ func SourceSlug(repo string) string {
 // maxRepoNameLen is the longest repo name the Hub accepts.
 const maxRepoNameLen = 96
 
+// RepoIDProblem says why the Hub would refuse id as a repo id (owner/name
+// over [A-Za-z0-9_.-], no "--" or "..", no part starting or ending with
+// "-" or ".", a name of at most 96 characters), or "" when it would not.
+func RepoIDProblem(id string) string {
+	if !repoRE.MatchString(id) {
+		return "it must look like owner/name, over letters, digits, '-', '_' and '.'"
+	}
+	return hfRepoIDProblem(id)
+}
+
 // hfRepoIDProblem applies the Hub's naming rules to an id already known to
 // be owner/name over [A-Za-z0-9_.-]; it returns why the Hub would reject it,
 // or "".

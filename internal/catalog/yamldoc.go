@@ -317,13 +317,7 @@ func isNull(n *yaml.Node) bool {
 // unknownField formats the warning for a field nobody reads, with the
 // closest known name when one is near enough to be a typo.
 func unknownField(name string, known []string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if d := distance(name, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(name)/3) {
+	if best, ok := Suggest(name, known); ok {
 		return fmt.Sprintf("unknown field %s: did you mean %s?", name, best)
 	}
 	return fmt.Sprintf("unknown field %s (ignored)", name)

@@ -3,11 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -19,8 +18,10 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
-const demoUsage = `usage: skulk-weights demo [--jobs N]
-
+var demoCmd = &command{
+	name:    "demo",
+	summary: "run the whole vision-sidecar flow against an in-process local hub",
+	about: `
 Run the whole vision-sidecar flow offline: start a local Hub on loopback,
 seed a third-party vision repo (third-party/kimi-k2-5-vision) with generated
 safetensors shards, a config and a license, then publish the built-in entry
@@ -32,8 +33,30 @@ foxlight/kimi-k2-5-full-q4-k four times through HF_ENDPOINT:
   4. upstream removes a shard    the sidecar prunes it
 
 Each step prints the publish summary and what the Hub saw (requests, bytes,
-commits). Nothing leaves the machine.
-`
+commits); at the end the demo prints the model card it committed. With
+--keep the hub stays up afterwards, and the demo prints its URL and a token,
+so you can browse what it made (or publish more) until Ctrl-C. Nothing
+leaves the machine.
+`,
+	setup: func(fs *flag.FlagSet) runner {
+		jobs := fs.Int("jobs", defaultJobs, "files or parts copied in parallel")
+		keep := fs.Bool("keep", false, "keep the local hub running after the demo, until Ctrl-C")
+		addr := fs.String("addr", "127.0.0.1:0", "the local hub listens on `HOST:PORT` (port 0 picks a free port)")
+		return func(ctx context.Context, pos []string, env Env) int {
+			if len(pos) > 0 {
+				return unexpectedArg(env, "demo", pos[0])
+			}
+			if *jobs < 1 {
+				return usageErr(env, "demo", "", "--jobs must be at least 1")
+			}
+			if err := demo(ctx, demoOptions{jobs: *jobs, keep: *keep, addr: *addr}, env); err != nil {
+				fmt.Fprintf(env.Stderr, "skulk-weights demo: %v\n", err)
+				return ExitFailure
+			}
+			return ExitOK
+		}
+	},
+}
 
 // demoModel is the built-in catalog entry the demo publishes.
 const demoModel = "foxlight/kimi-k2-5-full-q4-k"
@@ -41,28 +64,17 @@ const demoModel = "foxlight/kimi-k2-5-full-q4-k"
 // demoSource is the vision source repo that entry names.
 const demoSource = "third-party/kimi-k2-5-vision"
 
-func runDemo(ctx context.Context, args []string, env Env) int {
-	fs := newFlagSet("demo", demoUsage)
-	jobs := fs.Int("jobs", defaultJobs, "files or parts copied in parallel")
-	pos, done, code := parseInterspersed(fs, args, env)
-	if done {
-		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(env.Stderr, "skulk-weights demo: unexpected argument %q\n", pos[0])
-		return ExitUsage
-	}
-	if err := demo(ctx, *jobs, env); err != nil {
-		fmt.Fprintf(env.Stderr, "skulk-weights demo: %v\n", err)
-		return ExitFailure
-	}
-	return ExitOK
+// demoSidecar is the sidecar that entry names.
+const demoSidecar = "FoxlightAI/kimi-k2-5-vision"
+
+type demoOptions struct {
+	jobs int
+	keep bool
+	addr string
 }
 
-func demo(ctx context.Context, jobs int, env Env) error {
-	var tokBytes [12]byte
-	rand.Read(tokBytes[:])
-	token := "hf_demo_" + hex.EncodeToString(tokBytes[:])
+func demo(ctx context.Context, o demoOptions, env Env) error {
+	token := randomToken("hf_demo_")
 	h, err := devhub.New(
 		devhub.WithToken(token, "write:FoxlightAI/*"),
 		// Small thresholds so a few MiB exercise every transfer path.
@@ -72,14 +84,11 @@ func demo(ctx context.Context, jobs int, env Env) error {
 		return err
 	}
 	defer h.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, endpoint, errc, err := serveHub(h, o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
 	defer srv.Close()
-	endpoint := "http://" + ln.Addr().String()
 	out := env.Stdout
 	fmt.Fprintf(out, "local hub: %s (in-process, loopback only)\n", endpoint)
 
@@ -120,7 +129,7 @@ func demo(ctx context.Context, jobs int, env Env) error {
 		fmt.Fprintf(out, "== %s: %s\n", step, what)
 		before := h.Stats()
 		start := time.Now()
-		code := runPublish(ctx, []string{"--model", demoModel, "--artifact", "vision", "--jobs", fmt.Sprint(jobs)}, pubEnv)
+		code := runCommand(ctx, publishCmd, []string{"--model", demoModel, "--artifact", "vision", "--jobs", fmt.Sprint(o.jobs)}, pubEnv)
 		after := h.Stats()
 		fmt.Fprintf(out, "  hub saw: %s\n\n", statsDelta(before, after, time.Since(start)))
 		if code != ExitOK {
@@ -128,7 +137,7 @@ func demo(ctx context.Context, jobs int, env Env) error {
 		}
 		return nil
 	}
-	if err := publish("1/4", "first mirror of "+demoSource+" into FoxlightAI/kimi-k2-5-vision"); err != nil {
+	if err := publish("1/4", "first mirror of "+demoSource+" into "+demoSidecar); err != nil {
 		return err
 	}
 	if err := publish("2/4", "republish with nothing changed upstream"); err != nil {
@@ -151,8 +160,45 @@ func demo(ctx context.Context, jobs int, env Env) error {
 	if err := publish("4/4", "republish after one shard was removed"); err != nil {
 		return err
 	}
+	card, err := fetchCard(ctx, endpoint, demoSidecar)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "== the model card the demo committed (%s/%s/blob/main/README.md)\n", endpoint, demoSidecar)
+	(&indent{w: out}).Write([]byte(card))
+	fmt.Fprintln(out)
 	fmt.Fprintln(out, "demo complete: the sidecar mirrors the source's latest commit byte for byte, with its card and collection.")
+	if !o.keep {
+		return nil
+	}
+	fmt.Fprintf(out, "\nThe local hub keeps running until Ctrl-C. To look around or publish more:\n\n")
+	fmt.Fprintf(out, "  export HF_ENDPOINT=%s HF_TOKEN=%s\n", endpoint, token)
+	fmt.Fprintf(out, "  curl -s $HF_ENDPOINT/api/models/%s\n", demoSidecar)
+	fmt.Fprintf(out, "  curl -s $HF_ENDPOINT/%s/raw/main/README.md\n", demoSidecar)
+	fmt.Fprintf(out, "  curl -s \"$HF_ENDPOINT/api/collections?owner=FoxlightAI\"\n")
+	fmt.Fprintf(out, "  skulk-weights publish --model %s --artifact vision\n", demoModel)
+	if code := serveUntilDone(ctx, srv, errc, "demo", env); code != ExitOK {
+		return errors.New("the local hub stopped with an error")
+	}
 	return nil
+}
+
+// fetchCard reads the sidecar's README.md from the hub at endpoint.
+func fetchCard(ctx context.Context, endpoint, repo string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/"+repo+"/raw/main/README.md", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("reading the sidecar's card: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("reading the sidecar's card: %s %v", resp.Status, err)
+	}
+	return string(b), nil
 }
 
 type demoShard struct {
@@ -204,7 +250,7 @@ func statsDelta(a, b devhub.Stats, d time.Duration) string {
 		}
 	}
 	sort.Strings(routes)
-	commits := b.Commits["FoxlightAI/kimi-k2-5-vision"] - a.Commits["FoxlightAI/kimi-k2-5-vision"]
+	commits := b.Commits[demoSidecar] - a.Commits[demoSidecar]
 	return fmt.Sprintf("%d requests, %s received, %s served, %d sidecar commits, %s\n  routes: %s",
 		reqs, mirror.HumanBytes(b.BytesReceived-a.BytesReceived), mirror.HumanBytes(b.BytesServed-a.BytesServed),
 		commits, d.Round(time.Millisecond), strings.Join(routes, ", "))

@@ -2,7 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,13 +21,11 @@ type publishOptions struct {
 	Model, Artifact string
 	DryRun, JSON    bool
 	Jobs            int
-	MaxBytes        int64
+	MaxBytes        byteSize
 	MaxFiles        int
 	// StallTimeout aborts (and retries) a transfer that moves no byte for
 	// this long; 0 never does.
-	StallTimeout time.Duration
-	// Endpoint is HF_ENDPOINT as hub.CheckEndpoint accepted it.
-	Endpoint string
+	StallTimeout durationFlag
 }
 
 // Defaults for the mirror's bounds.
@@ -36,8 +35,11 @@ const (
 	defaultMaxFiles = 10_000
 )
 
-const publishUsage = `usage: skulk-weights publish --model KEY [--artifact vision|vindex|mtp|all] [--dry-run] [flags]
-
+var publishCmd = &command{
+	name:     "publish",
+	summary:  "publish an entry's artifacts to the Hugging Face Hub",
+	required: []string{"model"},
+	about: `
 Publish an entry's artifacts to the Hugging Face Hub. KEY is the catalog's
 effective key, <namespace>/<key> (e.g. foxlight/kimi-k2-5-full-q4-k), not a
 Hugging Face repo name.
@@ -47,94 +49,84 @@ vision_source_repo into vision_sidecar_repo. It does not build vindexes or
 MTP sidecars yet: --artifact vindex|mtp fail without --dry-run, and
 --artifact all (the default) skips them, saying so.
 
---dry-run prints the plan and needs neither network nor HF_TOKEN. A real run
-needs HF_TOKEN with write access to the sidecar repo. SKULK_WEIGHTS_COLLECTION
-overrides the entry's hf_collection (owner/slug), or disables collection
-filing with none, off, false, no, 0 or disabled.
-`
+--dry-run prints the plan and needs neither network nor a token. A real run
+needs a token with write access to the sidecar repo. With --json, stdout
+holds exactly one JSON document (schema skulk-weights/publish/v1) whatever
+happens, errors included; everything else goes to stderr.
+`,
+	env:    append(append([]string{}, hubEnv...), "SKULK_WEIGHTS_COLLECTION", "SKULK_WEIGHTS_SCRATCH"),
+	values: map[string][]string{"artifact": {"vision", "vindex", "mtp", "all"}},
+	schema: publishSchema,
+	setup: func(fs *flag.FlagSet) runner {
+		opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxFiles: defaultMaxFiles, StallTimeout: durationFlag(hub.DefaultTimeouts.Stall)}
+		var cf catalogFlags
+		fs.StringVar(&opts.Model, "model", "", "catalog `KEY` to publish: <namespace>/<key>")
+		fs.StringVar(&opts.Artifact, "artifact", "all", "`WHAT` to publish: vision, vindex, mtp or all")
+		fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan; no network, no token")
+		fs.BoolVar(&opts.JSON, "json", false, "print the plan (dry run) or the result as one JSON document on stdout")
+		fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
+		fs.Var(&opts.MaxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
+		fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
+		fs.Var(&opts.StallTimeout, "stall-timeout", "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
+		cf.register(fs, false)
+		return func(ctx context.Context, pos []string, env Env) int {
+			return runPublish(ctx, &opts, &cf, pos, env)
+		}
+	},
+}
 
-func runPublish(ctx context.Context, args []string, env Env) int {
-	opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxFiles: defaultMaxFiles, StallTimeout: hub.DefaultTimeouts.Stall}
-	var cf catalogFlags
-	maxBytes := byteSize(opts.MaxBytes)
-	fs := newFlagSet("publish", publishUsage)
-	fs.StringVar(&opts.Model, "model", "", "catalog `KEY` to publish: <namespace>/<key> (required)")
-	fs.StringVar(&opts.Artifact, "artifact", "all", "what to publish: `vision`, vindex, mtp or all")
-	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan; no network, no token")
-	fs.BoolVar(&opts.JSON, "json", false, "print the plan (dry run) or the result as JSON on stdout")
-	fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
-	fs.Var(&maxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
-	fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
-	fs.DurationVar(&opts.StallTimeout, "stall-timeout", hub.DefaultTimeouts.Stall, "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
-	cf.register(fs, false)
-	pos, done, code := parseInterspersed(fs, args, env)
-	if done {
-		return code
-	}
-	opts.MaxBytes = int64(maxBytes)
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(env.Stderr, "skulk-weights publish: "+format+"\n", a...)
-		fmt.Fprintln(env.Stderr, "Run 'skulk-weights publish --help' for usage.")
-		return ExitUsage
-	}
+func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos []string, env Env) int {
+	out := newPublishOutput(opts, env)
 	switch {
 	case len(pos) > 0:
-		return usageErr("unexpected argument %q", pos[0])
-	case opts.Model == "":
-		return usageErr("--model is required")
+		return out.usage(fmt.Sprintf("unexpected argument %q", pos[0]))
 	case !contains([]string{"vision", "vindex", "mtp", "all"}, opts.Artifact):
-		return usageErr("--artifact must be vision, vindex, mtp or all, not %q", opts.Artifact)
+		return out.usage(fmt.Sprintf("--artifact must be vision, vindex, mtp or all, not %q", opts.Artifact))
 	case opts.Jobs < 1:
-		return usageErr("--jobs must be at least 1")
+		return out.usage("--jobs must be at least 1")
 	case opts.MaxFiles < 1:
-		return usageErr("--max-files must be at least 1")
+		return out.usage("--max-files must be at least 1")
 	case opts.MaxBytes < 1:
-		return usageErr("--max-bytes must be at least 1 byte")
+		return out.usage("--max-bytes must be at least 1 byte")
 	case opts.StallTimeout < 0:
-		return usageErr("--stall-timeout must not be negative")
+		return out.usage("--stall-timeout must not be negative")
 	}
-
-	// The endpoint is printed in the plan and written into the card, so
-	// one carrying credentials is refused before anything else.
+	// The endpoint is printed in the plan and written into the card, so a
+	// malformed one, or one carrying credentials, is refused before
+	// anything else.
 	endpoint, err := hub.CheckEndpoint("HF_ENDPOINT", env.Getenv("HF_ENDPOINT"))
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
-		return ExitFailure
+		return out.fail("invalid_environment", ExitFailure, err.Error())
 	}
-	opts.Endpoint = endpoint
 
-	cat, code := cf.load(env)
-	if cat == nil {
-		return code
+	cat, code, err := cf.load(env)
+	if err != nil {
+		if code == ExitUsage {
+			return out.usage(err.Error())
+		}
+		return out.fail("catalog_unreadable", code, err.Error())
 	}
 	for _, p := range cat.Problems {
 		fmt.Fprintln(env.Stderr, p)
 	}
 	if errs := cat.Errors(false); len(errs) > 0 {
-		fmt.Fprintf(env.Stderr, "skulk-weights: the catalog has %d %s; run 'skulk-weights catalog validate' for the full report\n", len(errs), plural(len(errs), "error"))
-		return ExitFailure
+		return out.fail("catalog_invalid", ExitFailure, fmt.Sprintf("the catalog has %d %s; run '%s' for the full report", len(errs), plural(len(errs), "error"), cf.validateHint()))
 	}
 	e, err := cat.Lookup(opts.Model)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
-		return ExitFailure
+		return out.fail("unknown_model", ExitFailure, err.Error())
 	}
 	coll, err := resolveCollections(e, env.Getenv)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
-		return ExitFailure
+		return out.fail("invalid_environment", ExitFailure, err.Error())
 	}
-	plan := newPlan(e, opts, coll, env)
+	plan := newPlan(e, opts, coll, endpoint, env)
+	out.doc.Entry = plan.entryDoc()
+	out.doc.Artifacts = plan.artifactDocs()
 
 	if opts.DryRun {
 		if opts.JSON {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(plan); err != nil {
-				fmt.Fprintf(env.Stderr, "skulk-weights: %v\n", err)
-				return ExitFailure
-			}
-			return ExitOK
+			return out.finish("ok", ExitOK)
 		}
 		plan.print(env.Stdout)
 		fmt.Fprintln(env.Stdout, "dry run complete")
@@ -143,55 +135,54 @@ func runPublish(ctx context.Context, args []string, env Env) int {
 
 	switch opts.Artifact {
 	case "vindex":
-		fmt.Fprintln(env.Stderr, "skulk-weights: this tool does not build vindexes yet; --artifact vindex is not supported (use --artifact vision)")
-		return ExitFailure
+		return out.failArtifact("vindex", "unsupported", "this tool does not build vindexes yet; --artifact vindex is not supported (use --artifact vision)")
 	case "mtp":
-		fmt.Fprintln(env.Stderr, "skulk-weights: this tool does not build MTP sidecars yet; --artifact mtp is not supported (use --artifact vision)")
-		return ExitFailure
+		return out.failArtifact("mtp", "unsupported", "this tool does not build MTP sidecars yet; --artifact mtp is not supported (use --artifact vision)")
 	case "vision":
 		if !e.HasVision() {
-			fmt.Fprintf(env.Stderr, "no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry, or use --artifact vindex\n", e.ID())
-			return ExitFailure
+			return out.failArtifact("vision", "not_configured", fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry, or use --artifact vindex", e.ID()))
 		}
 	}
 	// The plan is a log of what is about to happen; the result goes to stdout.
 	plan.printSummary(env.Stderr)
 	for _, s := range plan.Skipped {
-		fmt.Fprintf(env.Stdout, "skipped: %s\n", s)
+		fmt.Fprintf(out.text, "skipped: %s\n", s)
 	}
 	if !e.HasVision() {
 		fmt.Fprintf(env.Stderr, "nothing to publish for %s: no configured artifact is supported by this tool yet\n", e.ID())
-		return ExitOK
+		return out.finish("nothing_to_do", ExitOK)
 	}
-	return publishVision(ctx, cat, e, opts, env)
+	return publishVision(ctx, cat, e, opts, out, env)
 }
 
 // publishPlan is what a publish run will do, as the dry run prints it.
 type publishPlan struct {
-	ModelKey     string      `json:"model_key"`
-	Tier         string      `json:"tier"`
-	Artifact     string      `json:"artifact"`
-	SourceModel  string      `json:"source_model"`
-	OutputPath   string      `json:"output_path"`
-	TargetRepo   string      `json:"target_repo"`
-	Collection   string      `json:"collection,omitempty"` // vindex collection slug; "" = disabled
-	Slices       []string    `json:"slices"`
-	Force        bool        `json:"force"`
-	Vindex       string      `json:"vindex,omitempty"`
-	MTP          string      `json:"mtp,omitempty"`
-	Vision       *visionPlan `json:"vision,omitempty"`
-	Skipped      []string    `json:"skipped,omitempty"`
-	endpoint     string
-	visionAsked  bool
-	visionAbsent bool
+	ModelKey    string
+	Tier        string
+	Artifact    string
+	SourceModel string
+	OutputPath  string
+	TargetRepo  string // hf://owner/name
+	Collection  string // vindex collection slug; "" = disabled
+	Slices      []string
+	Force       bool
+	Vindex      string // why the vindex step does not run
+	MTP         string // why the MTP step does not run
+	Vision      *visionPlan
+	Skipped     []string
+	entry       *catalog.Entry
+	endpoint    string
+	visionAsked bool
 }
 
+// visionPlan is the vision step's plan; its JSON is the "plan" of the
+// vision artifact in a publish document.
 type visionPlan struct {
 	SourceRepo     string `json:"source_repo"`
 	SourceRevision string `json:"source_revision,omitempty"`
 	SidecarRepo    string `json:"sidecar_repo"`
 	Step           string `json:"step"`
-	Collection     string `json:"collection,omitempty"` // title; "" when no collection resolved
+	Collection     string `json:"collection,omitempty"` // title or slug; "" when filing is disabled
 	// SidecarAccess says how restricted the sidecar will be: the source's
 	// settings are read from the Hub at publish time, which a dry run does
 	// not reach.
@@ -207,7 +198,7 @@ const (
 	notConfig   = "not configured for this entry"
 )
 
-func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *publishPlan {
+func newPlan(e *catalog.Entry, opts *publishOptions, coll collections, endpoint string, env Env) *publishPlan {
 	scratch := strings.TrimSpace(env.Getenv("SKULK_WEIGHTS_SCRATCH"))
 	if scratch == "" {
 		scratch = ".scratch"
@@ -215,7 +206,7 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *
 	p := &publishPlan{
 		ModelKey: e.ID(), Tier: e.Tier, Artifact: opts.Artifact, SourceModel: e.SourceModel,
 		OutputPath: filepath.Join(scratch, e.OutputName), TargetRepo: "hf://" + e.HFRepo,
-		Collection: coll.vindex, Slices: e.Slices, endpoint: opts.Endpoint,
+		Collection: coll.vindex, Slices: e.Slices, entry: e, endpoint: endpoint,
 	}
 	all := opts.Artifact == "all"
 	if all || opts.Artifact == "vindex" {
@@ -241,22 +232,25 @@ func newPlan(e *catalog.Entry, opts publishOptions, coll collections, env Env) *
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
 				Collection: coll.vision, SidecarAccess: sidecarAccessRule,
 			}
-		} else {
-			p.visionAbsent = true
-			if all {
-				p.Skipped = append(p.Skipped, "vision ("+notConfig+")")
-			}
+		} else if all {
+			p.Skipped = append(p.Skipped, "vision ("+notConfig+")")
 		}
 	}
 	return p
 }
 
 // printSummary writes the plan's summary lines in the original's order.
+// For --artifact vision only the entry's own lines are printed: the vindex
+// target, its scratch path and collection, its slices and the force flag
+// concern other steps.
 func (p *publishPlan) printSummary(w io.Writer) {
 	fmt.Fprintf(w, "model key: %s\n", p.ModelKey)
 	fmt.Fprintf(w, "tier: %s\n", p.Tier)
 	fmt.Fprintf(w, "artifact: %s\n", p.Artifact)
 	fmt.Fprintf(w, "source model: %s\n", p.SourceModel)
+	if p.Artifact == "vision" {
+		return
+	}
 	fmt.Fprintf(w, "output path: %s\n", p.OutputPath)
 	fmt.Fprintf(w, "target repo: %s\n", p.TargetRepo)
 	if p.Collection != "" {
@@ -387,10 +381,28 @@ func parseByteSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size: use a whole number with an optional unit (50GB, 512MiB)", s)
+		return 0, errors.New("not a size: use a whole number of bytes with an optional unit, e.g. 50GB, 512MiB or 1000000")
 	}
 	if n > 0 && mult > (1<<63-1)/n {
-		return 0, fmt.Errorf("%q is too large", s)
+		return 0, errors.New("too large")
 	}
 	return n * mult, nil
+}
+
+// durationFlag is a flag.Value for durations that says what it wants when
+// a value does not parse: a bare number gets the same number with a unit.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(strings.TrimSpace(s), 64); nerr == nil {
+			return fmt.Errorf("not a duration: use a unit, e.g. %ss", strings.TrimSpace(s))
+		}
+		return errors.New("not a duration: use a number with a unit, e.g. 60s, 2m or 1h30m")
+	}
+	*d = durationFlag(v)
+	return nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,23 +19,20 @@ import (
 )
 
 // publishVision mirrors the entry's vision_source_repo into its
-// vision_sidecar_repo through HF_ENDPOINT with HF_TOKEN: progress on
-// stderr, the summary (or --json result) on stdout.
-func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, opts publishOptions, env Env) int {
-	if strings.TrimSpace(env.Getenv("HF_TOKEN")) == "" {
-		fmt.Fprintln(env.Stderr, mirror.ErrNoToken)
-		return ExitFailure
-	}
-	stderr := &lockedWriter{w: env.Stderr}
+// vision_sidecar_repo through HF_ENDPOINT with the token the environment
+// gives: progress on stderr, the summary (or the --json document) on stdout.
+func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, opts *publishOptions, out *publishOutput, env Env) int {
+	art := out.artifact("vision")
 	timeouts := hub.DefaultTimeouts
-	timeouts.Stall = opts.StallTimeout
-	client := hub.New(opts.Endpoint, env.Getenv("HF_TOKEN"),
-		hub.WithUserAgent("skulk-weights/"+version),
-		hub.WithTimeouts(timeouts),
-		hub.WithLogf(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }))
+	timeouts.Stall = time.Duration(opts.StallTimeout)
+	stderr := &lockedWriter{w: env.Stderr}
+	client, err := clientFromEnv(env, stderr, mirror.ErrNoToken, hub.WithTimeouts(timeouts))
+	if err != nil {
+		return out.failArtifact("vision", "no_token", err.Error())
+	}
 	res, err := mirror.Publish(ctx, mirror.Options{
 		Entry: e, Source: client, Dest: client,
-		Jobs: opts.Jobs, MaxBytes: opts.MaxBytes, MaxFiles: opts.MaxFiles,
+		Jobs: opts.Jobs, MaxBytes: int64(opts.MaxBytes), MaxFiles: opts.MaxFiles,
 		Collection:  env.Getenv("SKULK_WEIGHTS_COLLECTION"),
 		Progress:    stderr,
 		Terminal:    isTerminal(env.Stderr),
@@ -46,23 +42,25 @@ func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, 
 		Claims: cat.Claims(),
 	})
 	if res != nil {
-		if opts.JSON {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(res)
-		} else {
-			printResult(env.Stdout, res)
+		art.Result = res
+		art.Status = "published"
+		if res.UpToDate {
+			art.Status = "up_to_date"
 		}
+		printResult(out.text, res)
 	}
 	if err != nil {
 		msg := client.Redact(err.Error())
-		if errors.Is(err, context.Canceled) {
+		code, exit := "publish_failed", ExitFailure
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			msg = "interrupted; nothing was committed by this run unless a commit is shown above"
+			code, exit = "interrupted", ExitInterrupted
 		}
-		fmt.Fprintf(env.Stderr, "skulk-weights: publishing the vision sidecar of %s: %s\n", e.ID(), msg)
-		return ExitFailure
+		msg = fmt.Sprintf("publishing the vision sidecar of %s: %s", e.ID(), msg)
+		art.fail(&cliError{Code: code, Message: msg, ExitCode: exit})
+		return out.fail(code, exit, msg)
 	}
-	return ExitOK
+	return out.finish("ok", ExitOK)
 }
 
 // printResult writes the human summary of a publish.

@@ -111,6 +111,22 @@ func New(endpoint, token string, opts ...Option) *Client {
 	return c
 }
 
+// FromEnv returns a client configured as the official clients are:
+// HF_ENDPOINT (default https://huggingface.co), checked by CheckEndpoint,
+// and the token TokenFromEnv finds, which it also returns so the caller
+// can say where it came from. A client without a token is anonymous.
+func FromEnv(getenv func(string) string, opts ...Option) (*Client, Token, error) {
+	endpoint, err := CheckEndpoint("HF_ENDPOINT", getenv("HF_ENDPOINT"))
+	if err != nil {
+		return nil, Token{}, err
+	}
+	tok, err := TokenFromEnv(getenv)
+	if err != nil {
+		return nil, Token{}, err
+	}
+	return New(endpoint, tok.Value, opts...), tok, nil
+}
+
 // Endpoint returns the base URL without a trailing slash.
 func (c *Client) Endpoint() string { return c.endpoint }
 

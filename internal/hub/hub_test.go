@@ -303,3 +303,18 @@ func TestServerEchoedTokenIsRedacted(t *testing.T) {
 		t.Errorf("error %q", err)
 	}
 }
+
+func TestFromEnv(t *testing.T) {
+	env := map[string]string{"HF_ENDPOINT": "http://127.0.0.1:9/", "HF_TOKEN": " hf_x "}
+	c, tok, err := hub.FromEnv(func(k string) string { return env[k] })
+	if err != nil || c.Endpoint() != "http://127.0.0.1:9" || !c.HasToken() || tok.Source != "HF_TOKEN" {
+		t.Errorf("endpoint %q token %v from %q: %v", c.Endpoint(), c.HasToken(), tok.Source, err)
+	}
+	if c, _, err := hub.FromEnv(func(string) string { return "" }); err != nil || c.Endpoint() != hub.DefaultEndpoint || c.HasToken() {
+		t.Errorf("default endpoint: %v", err)
+	}
+	env["HF_ENDPOINT"] = "127.0.0.1:9"
+	if _, _, err := hub.FromEnv(func(k string) string { return env[k] }); !errors.Is(err, hub.ErrBadEndpoint) {
+		t.Errorf("a bad endpoint gave %v", err)
+	}
+}

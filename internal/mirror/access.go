@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 )
 
 // A sidecar is never more reachable than its source: it is private when the
@@ -84,7 +85,7 @@ func requireAccess(p *Plan) error {
 // run) the source's access: only the settings that must change are sent.
 // It reports whether it changed anything; the caller then reads the
 // sidecar again.
-func raiseAccess(ctx context.Context, opts *Options, p *Plan, prog *progress) (bool, error) {
+func raiseAccess(ctx context.Context, opts *Options, p *Plan, prog *progress.Reporter) (bool, error) {
 	if p.SidecarHead == "" || p.SidecarAccess.Covers(p.SourceAccess) {
 		return false, nil
 	}
@@ -102,6 +103,6 @@ func raiseAccess(ctx context.Context, opts *Options, p *Plan, prog *progress) (b
 	if err := opts.Dest.UpdateRepoSettings(ctx, p.SidecarRepo, s); err != nil {
 		return false, fmt.Errorf("making %s %s like its source %s, before any weight is written: %w", p.SidecarRepo, want, p.SourceRepo, describeWrite(err, p.SidecarRepo))
 	}
-	prog.logf("%s is now %s, as its source %s (it holds no file yet)", p.SidecarRepo, want, p.SourceRepo)
+	prog.Logf("%s is now %s, as its source %s (it holds no file yet)", p.SidecarRepo, want, p.SourceRepo)
 	return true, nil
 }

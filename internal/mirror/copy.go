@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -69,7 +70,7 @@ type copied struct {
 type copier struct {
 	opts  *Options
 	p     *Plan
-	prog  *progress
+	prog  *progress.Reporter
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
 
@@ -137,7 +138,7 @@ func (c *copier) copyAll(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if err != nil {
-			c.prog.logf("server-side duplicate unavailable (%s); copying the bytes instead", c.opts.Dest.Redact(err.Error()))
+			c.prog.Logf("server-side duplicate unavailable (%s); copying the bytes instead", c.opts.Dest.Redact(err.Error()))
 		} else {
 			bad := map[string]bool{}
 			for _, f := range failed {
@@ -147,7 +148,7 @@ func (c *copier) copyAll(ctx context.Context) error {
 			for _, s := range lfs {
 				if s.XetHash != "" && !bad[s.LFS.OID] {
 					c.set(s.Path, &copied{method: "duplicate"})
-					c.prog.logf("duplicated %s (%s) server-side", s.Path, HumanBytes(s.Size))
+					c.prog.Done(s.Path, s.Size, "duplicate: copied server-side")
 					continue
 				}
 				rest = append(rest, s)
@@ -189,10 +190,11 @@ func (c *copier) copyAll(ctx context.Context) error {
 				// Same bytes under two paths: the first upload serves both;
 				// its verification covers the content.
 				c.set(s.Path, &copied{method: "stored"})
+				c.prog.Done(s.Path, s.Size, "stored: same bytes as another file of this commit")
 				continue
 			}
 			c.set(s.Path, &copied{method: "stored"})
-			c.prog.logf("already stored %s (%s): no upload", s.Path, HumanBytes(s.Size))
+			c.prog.Done(s.Path, s.Size, "stored: the sidecar already holds these bytes")
 			continue
 		}
 		uploading[s.LFS.OID] = true
@@ -222,6 +224,14 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
 	c.set(s.Path, &copied{method: "inline", content: b})
+	// Regular files are also fetched for the card's facts; only those the
+	// commit carries are copies.
+	for _, a := range c.p.Copy {
+		if a.Path == s.Path {
+			c.prog.Done(s.Path, s.Size, "inline")
+			break
+		}
+	}
 	return nil
 }
 
@@ -239,7 +249,7 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 	if err != nil {
 		return err
 	}
-	fp := c.prog.begin(s.Path, s.Size)
+	fp := c.prog.Begin(s.Path, s.Size)
 	var scan *safetensors.Scanner
 	var sink io.Writer = io.Discard
 	if strings.HasSuffix(s.Path, ".safetensors") {
@@ -262,7 +272,7 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 			if err != nil {
 				return nil, err
 			}
-			fp.reset()
+			fp.Reset()
 			var w io.Writer = io.Discard
 			if scan != nil {
 				scan = safetensors.NewScanner(s.Size)
@@ -293,11 +303,11 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 		if sum, err := scan.Summary(); err == nil {
 			cp.summary = &sum
 		} else {
-			c.prog.logf("%s: not summarised: %v", s.Path, err)
+			c.prog.Logf("%s: not summarised: %v", s.Path, err)
 		}
 	}
 	c.set(s.Path, cp)
-	c.prog.finish(fp, method)
+	c.prog.Finish(fp, method)
 	return nil
 }
 
@@ -313,7 +323,7 @@ type verifyReader struct {
 	want  string
 	h     hash.Hash
 	tee   io.Writer
-	fp    *fileProgress
+	fp    *progress.File
 	moved *atomic.Int64
 	n     int64
 	ok    bool
@@ -333,7 +343,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 		v.ok = true
 	}
 	v.tee.Write(p[:n])
-	v.fp.add(int64(n))
+	v.fp.Add(int64(n))
 	v.moved.Add(int64(n))
 	if err == io.EOF && v.n != v.size {
 		return n, &MismatchError{Path: v.path, What: "size", Expected: strconv.FormatInt(v.size, 10), Actual: strconv.FormatInt(v.n, 10)}
@@ -345,7 +355,7 @@ func (v *verifyReader) Close() error { return v.c.Close() }
 
 // multipart uploads the parts in parallel, each from its own ranged GET, and
 // hashes the whole file in order as the parts' bytes pass.
-func (c *copier) multipart(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject, parts []hub.Part, fp *fileProgress, scan io.Writer) error {
+func (c *copier) multipart(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject, parts []hub.Part, fp *progress.File, scan io.Writer) error {
 	h := sha256.New()
 	sink := newOrderedSink(io.MultiWriter(h, scan), parts, aheadPool())
 	// The pool outlives this publish: whatever way this returns, blocks
@@ -407,7 +417,7 @@ type partReader struct {
 	off   int64
 	size  int64
 	path  string
-	fp    *fileProgress
+	fp    *progress.File
 	moved *atomic.Int64
 }
 
@@ -421,7 +431,7 @@ func (r *partReader) Read(p []byte) (int, error) {
 			return 0, werr
 		}
 		r.off += int64(n)
-		r.fp.add(int64(n))
+		r.fp.Add(int64(n))
 		r.moved.Add(int64(n))
 	}
 	if err == io.EOF && r.off != r.size {

@@ -21,6 +21,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -379,7 +380,7 @@ const maxCardRead = card.MaxFrontMatter + 64<<10
 // safetensors file must also carry its header summary. Everything else, and
 // everything when the card is missing or cannot be parsed, is read from the
 // source as before: the card is trusted only for bytes it was written for.
-func reuseCard(ctx context.Context, opts *Options, p *Plan, prog *progress) {
+func reuseCard(ctx context.Context, opts *Options, p *Plan, prog *progress.Reporter) {
 	p.known = map[string]card.File{}
 	d, ok := p.sidecar["README.md"]
 	if !ok || p.SidecarHead == "" || d.LFS != nil {
@@ -387,7 +388,7 @@ func reuseCard(ctx context.Context, opts *Options, p *Plan, prog *progress) {
 	}
 	logf := func(format string, a ...any) {
 		if prog != nil {
-			prog.logf(format, a...)
+			prog.Logf(format, a...)
 		}
 	}
 	f, err := opts.Dest.Open(ctx, p.SidecarRepo, p.SidecarHead, "README.md", 0)
@@ -457,15 +458,4 @@ func short(sha string) string {
 }
 
 // HumanBytes formats n in binary units.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func HumanBytes(n int64) string { return progress.HumanBytes(n) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
@@ -74,14 +75,14 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog := newProgress(opts.Progress, opts.Terminal, opts.ProgressEvery)
-	defer prog.close()
+	prog := progress.New(opts.Progress, opts.Terminal, opts.ProgressEvery, "copied")
+	defer prog.Close()
 
 	p, err := pinSource(ctx, &opts)
 	if err != nil {
 		return nil, err
 	}
-	prog.logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	prog.Logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
 	lic, fallback := findLicense(ctx, &opts, p, prog)
 	// headers keeps the header summaries read so far across re-plans.
 	headers := map[string]*safetensors.Summary{}
@@ -125,8 +126,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := requireAccess(p); err != nil {
 			return nil, err
 		}
-		prog.logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
+		prog.Logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
 			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.known), len(p.Prune))
+		prog.SetTotal(len(p.Copy), p.CopyBytes)
 
 		// Regular files are small: fetch those the card does not describe
 		// (it lists their sha256) before asking for write access.
@@ -152,7 +154,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			if lost {
 				// An earlier commit whose answer was lost did land.
 				commit = p.SidecarHead
-				prog.logf("the commit whose answer was lost had landed: %s", commit)
+				prog.Logf("the commit whose answer was lost had landed: %s", commit)
 				break
 			}
 			res.UpToDate = true
@@ -188,12 +190,12 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		}
 		switch {
 		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
-			prog.logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
+			prog.Logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
 			continue
 		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
 			// parentCommit makes a resend safe: if the first commit landed,
 			// the head moved and the new plan shows it.
-			prog.logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
+			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
 			lost = true
 			continue
 		case errors.Is(err, hub.ErrForbidden):
@@ -218,14 +220,14 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if res.UpToDate {
 		res.Copied, res.Pruned = 0, 0
 	} else {
-		prog.logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
+		prog.Logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
 		if err := verify(ctx, &opts, p, commit); err != nil {
 			return res, err
 		}
 	}
 
 	if colDisabled {
-		prog.logf("collection filing disabled by SKULK_WEIGHTS_COLLECTION")
+		prog.Logf("collection filing disabled by SKULK_WEIGHTS_COLLECTION")
 	} else {
 		slug, err := fileCollection(ctx, &opts, p.SidecarRepo, colSlug)
 		if err != nil {
@@ -244,7 +246,7 @@ func abortErr(err error) error {
 
 // findLicense reads the license from the vision source's card at the pinned
 // sha, falling back to the entry's source_model card.
-func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (card.License, bool) {
+func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress.Reporter) (card.License, bool) {
 	if l, ok := card.LicenseFrom(p.cardData); ok {
 		l.From, l.Revision = p.SourceRepo, p.SourceSHA
 		return l, false
@@ -254,25 +256,25 @@ func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress) (c
 		if err == nil {
 			if l, ok := card.LicenseFrom(info.CardData); ok {
 				l.From, l.Revision = m, info.SHA
-				prog.logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
+				prog.Logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
 				return l, true
 			}
 		}
 	}
-	prog.logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
+	prog.Logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
 	return card.License{}, true
 }
 
 // ensureRepo creates the sidecar as a model repo, private when its source
 // is (the gate, which creation cannot set, is raiseAccess's).
-func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, prog *progress) error {
+func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, prog *progress.Reporter) error {
 	err := opts.Dest.CreateRepo(ctx, repo, private)
 	switch {
 	case err == nil && private:
-		prog.logf("created %s as a private repo", repo)
+		prog.Logf("created %s as a private repo", repo)
 		return nil
 	case err == nil:
-		prog.logf("created %s", repo)
+		prog.Logf("created %s", repo)
 		return nil
 	case errors.Is(err, hub.ErrConflict):
 		return nil
@@ -323,13 +325,18 @@ func (c *copier) fetchRegular(ctx context.Context) error {
 // refused. A file the card describes is one the sidecar already holds with
 // the same bytes, so it passed this check when it was copied.
 func checkHeaders(ctx context.Context, opts *Options, p *Plan, out map[string]*safetensors.Summary) error {
+	// The files to read are chosen before any reader starts: the readers
+	// write to out, which the loop must not read meanwhile.
+	var todo []hub.TreeEntry
+	for _, s := range p.source {
+		if _, ok := p.known[s.Path]; !ok && out[s.Path] == nil && strings.HasSuffix(s.Path, ".safetensors") {
+			todo = append(todo, s)
+		}
+	}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Jobs)
-	for _, s := range p.source {
-		if _, ok := p.known[s.Path]; ok || out[s.Path] != nil || !strings.HasSuffix(s.Path, ".safetensors") {
-			continue
-		}
+	for _, s := range todo {
 		g.Go(func() error {
 			sum, err := headerSummary(gctx, opts.Source, p.SourceRepo, p.SourceSHA, s.Path, s.Size)
 			switch {
@@ -387,7 +394,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 				if gctx.Err() != nil {
 					return gctx.Err()
 				}
-				c.prog.logf("%s: header not summarised: %v", s.Path, err)
+				c.prog.Logf("%s: header not summarised: %v", s.Path, err)
 				return nil
 			}
 			files[i].Tensors = sum

@@ -1,4 +1,4 @@
-package mirror
+package progress
 
 import (
 	"io"
@@ -79,9 +79,9 @@ func captureStdout(t *testing.T, f func()) string {
 }
 
 // feed adds n bytes to f in 8 KiB chunks, as the copy loop does.
-func feed(f *fileProgress, n int64) {
+func feed(f *File, n int64) {
 	for ; n > 0; n -= 8 << 10 {
-		f.add(min(n, 8<<10))
+		f.Add(min(n, 8<<10))
 	}
 }
 
@@ -92,11 +92,11 @@ func TestProgressPlainLinesArePeriodic(t *testing.T) {
 	out := &syncbuf.Buffer{}
 	clk := newFakeClock()
 	stdout := captureStdout(t, func() {
-		p := startProgress(out, false, clk.now, clk.ticks, func() {})
-		a := p.begin("a.safetensors", 10<<20)
-		b := p.begin("sub/b.json", 1000)
+		p := start(out, false, "copied", clk.now, clk.ticks, func() {})
+		a := p.Begin("a.safetensors", 10<<20)
+		b := p.Begin("sub/b.json", 1000)
 		feed(a, 5<<20) // 640 chunks
-		b.add(500)
+		b.Add(500)
 		clk.advance(2 * time.Second)
 		clk.tick(t, out, "progress: a.safetensors 5.0 MiB/10.0 MiB (50%) 2.5 MiB/s\n"+
 			"progress: sub/b.json 500 B/1000 B (50%) 250 B/s\n")
@@ -108,15 +108,15 @@ func TestProgressPlainLinesArePeriodic(t *testing.T) {
 		if got := out.String(); got != before {
 			t.Fatalf("chunks without a tick printed %q", got[len(before):])
 		}
-		p.finish(a, "multipart")
+		p.Finish(a, "multipart")
 		if got := out.String()[len(before):]; got != "copied a.safetensors (10.0 MiB) in 4s, 2.5 MiB/s [multipart]\n" {
 			t.Fatalf("finish printed %q", got)
 		}
 		clk.tick(t, out, "progress: sub/b.json 500 B/1000 B (50%) 125 B/s\n")
-		p.finish(b, "regular")
+		p.Finish(b, "regular")
 		before = out.String()
 		clk.idleTick() // no active file: a tick prints nothing
-		p.close()
+		p.Close()
 		if got := out.String(); got != before {
 			t.Errorf("idle tick or close printed %q", got[len(before):])
 		}
@@ -145,9 +145,9 @@ func TestProgressTerminalRedrawsOneLine(t *testing.T) {
 	clk := newFakeClock()
 	const clear = "\r\033[K"
 	stdout := captureStdout(t, func() {
-		p := startProgress(out, true, clk.now, clk.ticks, func() {})
-		a := p.begin("a.safetensors", 4<<20)
-		b := p.begin("b.safetensors", 2<<20)
+		p := start(out, true, "copied", clk.now, clk.ticks, func() {})
+		a := p.Begin("a.safetensors", 4<<20)
+		b := p.Begin("b.safetensors", 2<<20)
 		feed(a, 1<<20)
 		clk.advance(time.Second)
 		clk.tick(t, out, clear+"a.safetensors 1.0 MiB/4.0 MiB (25%) 1.0 MiB/s | b.safetensors 0 B/2.0 MiB (0%) 0 B/s")
@@ -157,16 +157,16 @@ func TestProgressTerminalRedrawsOneLine(t *testing.T) {
 		clk.tick(t, out, clear+"a.safetensors 2.0 MiB/4.0 MiB (50%) 1.0 MiB/s | b.safetensors 1.0 MiB/2.0 MiB (50%) 512.0 KiB/s")
 
 		before := out.String()
-		p.logf("pinned %s", "src@main")
+		p.Logf("pinned %s", "src@main")
 		if got := out.String()[len(before):]; got != clear+"pinned src@main\n" {
 			t.Fatalf("a log line over the status line printed %q", got)
 		}
 		feed(b, 1<<20)
 		clk.advance(time.Second)
-		p.finish(b, "regular")
+		p.Finish(b, "regular")
 		clk.tick(t, out, clear+"a.safetensors 2.0 MiB/4.0 MiB (50%) 682.7 KiB/s")
 		before = out.String()
-		p.close()
+		p.Close()
 		if got := out.String()[len(before):]; got != clear {
 			t.Errorf("close printed %q, want the status line cleared", got)
 		}
@@ -190,19 +190,67 @@ func TestProgressTerminalRedrawsOneLine(t *testing.T) {
 // interval, thousands of chunks over ~150 ms give a handful of lines.
 func TestProgressRealTickerIsPeriodic(t *testing.T) {
 	out := &syncbuf.Buffer{}
-	p := newProgress(out, false, 25*time.Millisecond)
-	f := p.begin("a.safetensors", 1<<30)
+	p := New(out, false, 25*time.Millisecond, "copied")
+	f := p.Begin("a.safetensors", 1<<30)
 	start := time.Now()
 	chunks := 0
 	for time.Since(start) < 150*time.Millisecond {
-		f.add(8 << 10)
+		f.Add(8 << 10)
 		chunks++
 		time.Sleep(50 * time.Microsecond)
 	}
-	p.close()
+	p.Close()
 	elapsed := time.Since(start)
 	lines := strings.Count(out.String(), "progress: a.safetensors ")
 	if lines < 1 || lines > int(elapsed/(25*time.Millisecond))+1 || lines*10 > chunks {
 		t.Errorf("%d lines for %d chunks in %s with a 25ms interval:\n%s", lines, chunks, elapsed, out)
 	}
+}
+
+// TestProgressOverallLine: once the total is known, each tick starts with
+// an overall line (files done of the total, bytes, rate since the start,
+// time left at that rate); files sent whole (inline) are logged and
+// counted like streamed ones.
+func TestProgressOverallLine(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	clk := newFakeClock()
+	p := start(out, false, "copied", clk.now, clk.ticks, func() {})
+	p.SetTotal(3, 10<<20+1000)
+	p.Done("config.json", 1000, "inline")
+	if got := out.String(); got != "copied config.json (1000 B) [inline]\n" {
+		t.Fatalf("an inline file logged %q", got)
+	}
+	a := p.Begin("a.safetensors", 8<<20)
+	feed(a, 2<<20)
+	clk.advance(2 * time.Second)
+	clk.tick(t, out, "progress: total 1/3 files, 2.0 MiB/10.0 MiB, 1.0 MiB/s, ETA 8s\n"+
+		"progress: a.safetensors 2.0 MiB/8.0 MiB (25%) 1.0 MiB/s\n")
+	feed(a, 6<<20)
+	clk.advance(2 * time.Second)
+	p.Finish(a, "stream")
+	b := p.Begin("b.safetensors", 2<<20)
+	feed(b, 1<<20)
+	clk.advance(time.Second)
+	// 9 MiB in 5 s; 1 MiB left at 1.8 MiB/s.
+	clk.tick(t, out, "progress: total 2/3 files, 9.0 MiB/10.0 MiB, 1.8 MiB/s, ETA 1s\n"+
+		"progress: b.safetensors 1.0 MiB/2.0 MiB (50%) 1.0 MiB/s\n")
+	p.Close()
+}
+
+// TestProgressTerminalOverall: on a terminal the overall line leads the
+// status line.
+func TestProgressTerminalOverall(t *testing.T) {
+	out := &syncbuf.Buffer{}
+	clk := newFakeClock()
+	p := start(out, true, "uploaded", clk.now, clk.ticks, func() {})
+	p.SetTotal(1, 4<<20)
+	a := p.Begin("a.bin", 4<<20)
+	feed(a, 1<<20)
+	clk.advance(time.Second)
+	clk.tick(t, out, "\r\033[Ktotal 0/1 files, 1.0 MiB/4.0 MiB, 1.0 MiB/s, ETA 3s | a.bin 1.0 MiB/4.0 MiB (25%) 1.0 MiB/s")
+	p.Finish(a, "lfs")
+	if !strings.HasSuffix(out.String(), "\r\033[Kuploaded a.bin (4.0 MiB) in 1s, 4.0 MiB/s [lfs]\n") {
+		t.Errorf("finish printed %q", out.String())
+	}
+	p.Close()
 }

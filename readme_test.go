@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
+)
+
+const (
+	synopsisBegin = "<!-- synopsis: generated from the command table by TestREADMESynopsis; `go test -run TestREADMESynopsis -update .` rewrites it -->\n"
+	synopsisEnd   = "<!-- end synopsis -->\n"
+)
+
+// TestREADMESynopsis keeps the README's command synopsis equal to the one
+// generated from the command table that help and completion use; -update
+// rewrites the README's block.
+func TestREADMESynopsis(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	i, j := strings.Index(s, synopsisBegin), strings.Index(s, synopsisEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the synopsis markers %q ... %q", synopsisBegin, synopsisEnd)
+	}
+	got := s[i+len(synopsisBegin) : j]
+	want := "\n" + cli.Synopsis() + "\n"
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile("README.md", []byte(s[:i+len(synopsisBegin)]+want+s[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's synopsis differs from the commands' help; run 'go test -run TestREADMESynopsis -update .'\nREADME:\n%s\nhelp:\n%s", got, want)
+}
+
+// walkthroughBlock returns the commands of the fenced block that follows
+// the marker <!-- walkthrough: NAME --> in the README, without comments.
+func walkthroughBlock(t *testing.T, readme, name string) []string {
+	t.Helper()
+	marker := "<!-- walkthrough: " + name + " -->\n```sh\n"
+	i := strings.Index(readme, marker)
+	if i < 0 {
+		t.Fatalf("README.md has no %q block", name)
+	}
+	body := readme[i+len(marker):]
+	body = body[:strings.Index(body, "```")]
+	var cmds []string
+	for _, l := range strings.Split(body, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			cmds = append(cmds, l)
+		}
+	}
+	return cmds
+}
+
+// TestREADMEWalkthrough runs the README's local-hub walk-through as a
+// reader would, in bash from the repository's root: the hub block in the
+// background, the client block once the hub says it listens. The one
+// change is the address: a free port instead of the README's 8990, so
+// parallel runs never collide. skulk-weights on PATH is this test binary
+// acting as the command through main's own wiring.
+func TestREADMEWalkthrough(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("needs bash")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("needs curl (CI installs it)")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubCmds := walkthroughBlock(t, string(readme), "hub")
+	clientCmds := walkthroughBlock(t, string(readme), "client")
+	const readmeAddr = "127.0.0.1:8990"
+	if !strings.Contains(hubCmds[0], readmeAddr) {
+		t.Fatalf("the hub command no longer listens on %s: %s", readmeAddr, hubCmds[0])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	port := func(s string) string { return strings.ReplaceAll(s, readmeAddr, addr) }
+
+	bin := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(bin, "skulk-weights")); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), asMain+"=1", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"HOME="+t.TempDir(), "HF_TOKEN=", "HF_ENDPOINT=", "HF_TOKEN_PATH=", "HF_HOME=", "SKULK_WEIGHTS_COLLECTION=")
+
+	hub := exec.Command("bash", "-c", "exec "+port(strings.Join(hubCmds, "\n")))
+	hub.Env = env
+	var hubErr syncbuf.Buffer
+	hub.Stderr = &hubErr
+	out, err := hub.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Process.Kill()
+	first := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		first <- line
+	}()
+	select {
+	case line := <-first:
+		if line != "devhub listening on http://"+addr+"\n" {
+			t.Fatalf("the hub's first line is %q\nstderr:\n%s", line, hubErr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the hub did not start\nstderr:\n%s", hubErr.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client := exec.CommandContext(ctx, "bash", "-e", "-c", port(strings.Join(clientCmds, "\n")))
+	client.Env = env
+	var stdout, stderr bytes.Buffer
+	client.Stdout, client.Stderr = &stdout, &stderr
+	if err := client.Run(); err != nil {
+		t.Fatalf("the client block failed: %v\nstdout:\n%s\nstderr:\n%s\nhub:\n%s", err, &stdout, &stderr, hubErr.String())
+	}
+	for _, want := range []string{
+		`(?m)^vision sidecar repo: hf://FoxlightAI/kimi-k2-5-vision$`, // the dry run
+		`(?m)^dry run complete$`,
+		`(?m)^copied: +3 \(inline 1, stream 2\)$`, // the publish
+		`(?m)^collection: +FoxlightAI/vision-sidecars-[0-9a-f]+$`,
+		`(?m)^base_model: third-party/kimi-k2-5-vision$`, // the card
+		`(?m)^license: other$`,
+		`(?m)^  source_revision: [0-9a-f]{40}$`,
+		`(?m)vision_tower\.safetensors`,
+		`"title":"Vision Sidecars"`, // the collection
+		`"id":"FoxlightAI/kimi-k2-5-vision"`,
+		`"path":"mm_projector.safetensors"`, // the tree
+	} {
+		if !regexp.MustCompile(want).Match(stdout.Bytes()) {
+			t.Errorf("the walk-through's output lacks %s:\n%s", want, &stdout)
+		}
+	}
+	if !strings.Contains(stderr.String(), "using the token from HF_TOKEN") {
+		t.Errorf("stderr:\n%s", &stderr)
+	}
+	if !regexp.MustCompile(`(?m)^devhub: seeded third-party/kimi-k2-5-vision from examples/kimi-k2-5-vision: 5 files \(2 in LFS\) at [0-9a-f]{40}$`).MatchString(hubErr.String()) {
+		t.Errorf("the hub's log:\n%s", hubErr.String())
+	}
+
+	// Ctrl-C stops the hub cleanly.
+	hub.Process.Signal(syscall.SIGINT)
+	if err := hub.Wait(); err != nil {
+		t.Errorf("the hub stopped with %v\n%s", err, hubErr.String())
+	}
+}
