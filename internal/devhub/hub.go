@@ -144,6 +144,7 @@ func New(opts ...Option) (*Hub, error) {
 	}
 	h.stats.Requests = map[string]int{}
 	h.stats.Commits = map[string]int{}
+	h.stats.FileBytesServed = map[string]int64{}
 	if _, err := rand.Read(h.secret); err != nil {
 		return nil, err
 	}

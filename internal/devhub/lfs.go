@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -109,7 +110,7 @@ func (h *Hub) lfsBatch(c *call) error {
 				continue
 			}
 			obj["authenticated"] = true
-			obj["actions"] = map[string]any{"download": map[string]any{"href": base + h.blobPath(o.OID), "expires_in": 3600}}
+			obj["actions"] = map[string]any{"download": map[string]any{"href": base + h.blobPath(o.OID, rp.statsKey()), "expires_in": 3600}}
 			continue
 		}
 		if present {
@@ -149,11 +150,17 @@ func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 }
 
 // blobPath is the storage path of an object, signed so that only URLs the
-// Hub handed out work, like presigned CDN URLs.
-func (h *Hub) blobPath(sha string) string {
+// Hub handed out work, like presigned CDN URLs. The repo it was handed out
+// for (its stats key) rides along, signed too, so bytes served from storage
+// are counted per repo.
+func (h *Hub) blobPath(sha, repo string) string {
+	return "/_devhub/blob/" + sha + "?repo=" + url.QueryEscape(repo) + "&sig=" + h.blobSig(sha, repo)
+}
+
+func (h *Hub) blobSig(sha, repo string) string {
 	m := hmac.New(sha256.New, h.secret)
-	m.Write([]byte(sha))
-	return "/_devhub/blob/" + sha + "?sig=" + hex.EncodeToString(m.Sum(nil))[:32]
+	m.Write([]byte(sha + "\x00" + repo))
+	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
 func (h *Hub) takeUpload(id string) (*upload, *hubError) {
@@ -433,10 +440,11 @@ func (h *Hub) storageVerify(c *call) error {
 
 func (h *Hub) blob(c *call) error {
 	sha := c.params[0]
-	want := h.blobPath(sha)
-	if c.r.URL.Path+"?sig="+c.r.URL.Query().Get("sig") != want {
+	q := c.r.URL.Query()
+	if !hmac.Equal([]byte(q.Get("sig")), []byte(h.blobSig(sha, q.Get("repo")))) {
 		return &hubError{Status: 403, Code: "AccessDenied", Msg: "Request signature does not match"}
 	}
+	c.statsRepo = q.Get("repo")
 	f, err := h.store.open(sha)
 	if err != nil {
 		return &hubError{Status: 404, Code: "NoSuchKey", Msg: "The specified key does not exist."}
@@ -492,10 +500,11 @@ func (h *Hub) serveRegular(c *call, e *fileEntry) error {
 }
 
 func (h *Hub) resolve(c *call) error {
-	_, _, e, err := h.fileForDownload(c)
+	rp, _, e, err := h.fileForDownload(c)
 	if err != nil {
 		return err
 	}
+	c.statsRepo = rp.statsKey()
 	if !e.LFS {
 		return h.serveRegular(c, e)
 	}
@@ -503,17 +512,18 @@ func (h *Hub) resolve(c *call) error {
 	hd.Set("ETag", `"`+e.GitOID+`"`)
 	hd.Set("X-Linked-Etag", `"`+e.SHA256+`"`)
 	hd.Set("X-Linked-Size", strconv.FormatInt(e.Size, 10))
-	hd.Set("Location", c.baseURL()+h.blobPath(e.SHA256))
+	hd.Set("Location", c.baseURL()+h.blobPath(e.SHA256, rp.statsKey()))
 	hd.Set("Content-Length", "0")
 	c.w.WriteHeader(http.StatusFound)
 	return nil
 }
 
 func (h *Hub) raw(c *call) error {
-	_, _, e, err := h.fileForDownload(c)
+	rp, _, e, err := h.fileForDownload(c)
 	if err != nil {
 		return err
 	}
+	c.statsRepo = rp.statsKey()
 	if !e.LFS {
 		return h.serveRegular(c, e)
 	}

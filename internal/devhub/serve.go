@@ -23,6 +23,9 @@ type call struct {
 	// dropAfter closes the connection once the handler is done, without
 	// sending its response.
 	dropAfter bool
+	// statsRepo is the repo whose file bytes this response serves (resolve,
+	// raw, blob), for Stats.FileBytesServed.
+	statsRepo string
 }
 
 // baseURL is the Hub's own address as the client reached it; Link headers
@@ -51,6 +54,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.stats.Requests[route]++
 		h.stats.BytesServed += cw.n
 		h.stats.BytesReceived += cr.n
+		if c.statsRepo != "" && cw.n > 0 {
+			h.stats.FileBytesServed[c.statsRepo] += cw.n
+		}
 		h.mu.Unlock()
 	}()
 	c.w, c.r = cw, r

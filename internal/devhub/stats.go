@@ -18,6 +18,11 @@ type Stats struct {
 	// BytesServed and BytesReceived count response and request body bytes.
 	BytesServed   int64 `json:"bytesServed"`
 	BytesReceived int64 `json:"bytesReceived"`
+	// FileBytesServed counts, per repo ("ns/name", "datasets/ns/name"),
+	// the response bytes of its files: resolve and raw downloads and the
+	// storage (blob) URLs they redirect to, ranged or whole. It is what a
+	// client read of that repo's content, metadata and listings excluded.
+	FileBytesServed map[string]int64 `json:"fileBytesServed"`
 	// Commits counts commits per repo ("ns/name", "datasets/ns/name"),
 	// including each repo's initial commit.
 	Commits map[string]int `json:"commits"`
@@ -32,6 +37,7 @@ func (h *Hub) Stats() Stats {
 	s := h.stats
 	s.Requests = maps.Clone(h.stats.Requests)
 	s.Commits = maps.Clone(h.stats.Commits)
+	s.FileBytesServed = maps.Clone(h.stats.FileBytesServed)
 	return s
 }
 

@@ -1,0 +1,211 @@
+package card
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
+)
+
+// Artifact types of extracted sidecars, as the foxlight block and the tags
+// name them.
+const (
+	ArtifactVision = "vision-sidecar"
+	ArtifactMTP    = "mtp-sidecar"
+)
+
+// Extraction is what an extracted sidecar's card states beyond Facts: how
+// the tensors were selected and where each one came from, so anyone can
+// re-check the sidecar against the source with ranged reads.
+type Extraction struct {
+	// Artifact is ArtifactVision or ArtifactMTP.
+	Artifact string
+	// Selection is the rule as configured; Resolved what it matched.
+	Selection, Resolved string
+	// Inputs are the source files the output is a function of (index,
+	// shards, configs) with their git oids at SourceSHA.
+	Inputs []Input
+	// Tensors lists every source tensor read.
+	Tensors []TensorProv
+	// Converted says the output is BF16 (MTP) rather than a copy.
+	Converted bool
+}
+
+// Input is one source file an extraction depends on.
+type Input struct {
+	Path string `yaml:"path"`
+	OID  string `yaml:"oid"`
+}
+
+// TensorProv is one source tensor: its shard, its bytes there
+// ([begin, end) in the shard file, for a Range request), dtype, shape and
+// the sha256 of its data bytes. Role is "scale" for a scale consumed by a
+// conversion.
+type TensorProv struct {
+	Name    string  `yaml:"name"`
+	Shard   string  `yaml:"shard"`
+	Offsets []int64 `yaml:"offsets,flow"`
+	DType   string  `yaml:"dtype"`
+	Shape   []int64 `yaml:"shape,flow"`
+	SHA256  string  `yaml:"sha256"`
+	Role    string  `yaml:"role,omitempty"`
+}
+
+type extractionMeta struct {
+	Selection string       `yaml:"selection"`
+	Resolved  string       `yaml:"resolved,omitempty"`
+	Inputs    []Input      `yaml:"inputs"`
+	Tensors   []TensorProv `yaml:"tensors"`
+}
+
+type extractedFront struct {
+	BaseModel   string        `yaml:"base_model"`
+	Tags        []string      `yaml:"tags"`
+	License     any           `yaml:"license,omitempty"`
+	LicenseName string        `yaml:"license_name,omitempty"`
+	LicenseLink string        `yaml:"license_link,omitempty"`
+	Foxlight    extractedProv `yaml:"foxlight"`
+}
+
+type extractedProv struct {
+	provBlock  `yaml:",inline"`
+	Extraction extractionMeta `yaml:"extraction"`
+}
+
+// RenderExtraction produces the card of an extracted sidecar. Like Render
+// it is a pure function of its input.
+func RenderExtraction(f Facts, x Extraction) []byte {
+	endpoint := strings.TrimRight(withoutUserinfo(f.Endpoint), "/")
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	lic := f.License
+	if lic.From == "" {
+		lic.From = f.SourceRepo
+	}
+	licRev := lic.Revision
+	if licRev == "" && lic.From == f.SourceRepo {
+		licRev = f.SourceSHA
+	}
+	link := resolveLink(endpoint, lic.From, licRev, lic.Link)
+	version := f.ToolVersion
+	if version == "" {
+		version = "dev"
+	}
+	fm := extractedFront{
+		BaseModel: f.SourceRepo, Tags: []string{x.Artifact, "skulk", "foxlight"},
+		LicenseName: lic.Name, LicenseLink: link,
+		Foxlight: extractedProv{provBlock: provBlock{
+			ArtifactType: x.Artifact, SourceRepo: f.SourceRepo, SourceRevision: f.SourceSHA,
+			SourceAccess: newAccessMeta(f.SourceAccess), SidecarAccess: newAccessMeta(f.SidecarAccess),
+			TargetModel: f.TargetModel, CatalogKey: f.CatalogKey, ExtractedWith: "skulk-weights " + version,
+		}, Extraction: extractionMeta{Selection: x.Selection, Resolved: x.Resolved, Inputs: x.Inputs, Tensors: x.Tensors}},
+	}
+	for _, file := range f.Files {
+		m := fileMeta{Path: file.Path, Size: file.Size, OID: file.OID, SHA256: file.SHA256}
+		if t := file.Tensors; t != nil {
+			n, p := t.Tensors, t.Params
+			m.Tensors, m.DTypes, m.Params = &n, t.DTypes, &p
+		}
+		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
+	}
+	if lic.ID != "" {
+		fm.License = lic.ID
+		if len(lic.More) > 0 {
+			fm.License = append([]string{lic.ID}, lic.More...)
+		}
+		fm.Foxlight.LicenseSource = lic.From
+	}
+	var b bytes.Buffer
+	b.WriteString("---\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(fm); err != nil {
+		panic(fmt.Sprintf("card: encode front matter: %v", err))
+	}
+	enc.Close()
+	b.WriteString("---\n\n")
+
+	src := mdLink(f.SourceRepo, repoURL(endpoint, f.SourceRepo))
+	fmt.Fprintf(&b, "# %s\n\n", escape(f.SidecarRepo))
+	var scales int
+	for _, t := range x.Tensors {
+		if t.Role == "scale" {
+			scales++
+		}
+	}
+	what := "The vision encoder"
+	if x.Artifact == ArtifactMTP {
+		what = "The multi-token-prediction (MTP) head"
+	}
+	fmt.Fprintf(&b, "%s of %s, cut out of commit %s by HTTP Range reads: %d tensors selected by %s",
+		what, src, code(f.SourceSHA), len(x.Tensors)-scales, code(x.Selection))
+	if x.Resolved != "" {
+		fmt.Fprintf(&b, " (%s)", escape(x.Resolved))
+	}
+	if x.Converted {
+		fmt.Fprintf(&b, ", every one converted to BF16 (quantized weights dequantized with their %d block scales, as the model's reference code computes them). ", scales)
+	} else {
+		b.WriteString(", names, dtypes, shapes and data bytes unchanged. ")
+	}
+	if f.TargetModel != "" {
+		fmt.Fprintf(&b, "Skulk loads it next to %s", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
+		if f.CatalogKey != "" {
+			fmt.Fprintf(&b, " (catalog entry %s)", code(f.CatalogKey))
+		}
+		b.WriteString(". ")
+	}
+	b.WriteString("The front matter's `foxlight.extraction.tensors` lists, for every source tensor, its shard, its byte range there, dtype, shape and the SHA-256 of its bytes.\n\n")
+
+	b.WriteString("## Provenance\n\n| Field | Value |\n| --- | --- |\n")
+	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
+	row("Source repository", src)
+	row("Source revision", code(f.SourceSHA)+" ("+mdLink("browse", treeURL(endpoint, f.SourceRepo, f.SourceSHA))+")")
+	row("Selection", code(x.Selection))
+	if f.SourceAccess.Known() {
+		row("Source access", f.SourceAccess.String())
+	}
+	if f.SidecarAccess.Known() {
+		row("Sidecar access", f.SidecarAccess.String()+"; never less restricted than the source")
+	}
+	if f.TargetModel != "" {
+		row("Target model", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
+	}
+	if f.CatalogKey != "" {
+		row("Catalog key", code(f.CatalogKey))
+	}
+	if lic.ID != "" {
+		v := licenseIDs(lic)
+		if lic.Name != "" {
+			v += " (" + escape(lic.Name) + ")"
+		}
+		row("License", v)
+		row("License declared by", licenseOrigin(endpoint, f, licRev))
+	} else {
+		row("License", "none declared")
+	}
+	row("Extracted with", escape("skulk-weights "+version))
+
+	b.WriteString("\n## Files\n\n| Path | Size (bytes) | SHA-256 |\n| --- | ---: | --- |\n")
+	for _, file := range f.Files {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", escape(display.Escape(file.Path)), thousands(file.Size), code(file.SHA256))
+	}
+	b.WriteString("\n## License\n\n")
+	if lic.ID == "" {
+		fmt.Fprintf(&b, "The model card of %s declares no license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n", src)
+		return b.Bytes()
+	}
+	fmt.Fprintf(&b, "These weights keep the license of their source, unchanged: %s", licenseIDs(lic))
+	if lic.Name != "" {
+		fmt.Fprintf(&b, " (%s)", escape(lic.Name))
+	}
+	fmt.Fprintf(&b, ", as declared by %s.", licenseOrigin(endpoint, f, licRev))
+	if link != "" {
+		fmt.Fprintf(&b, " Full terms: %s.", mdLink(link, link))
+	}
+	b.WriteString(" Using them means accepting those terms.\n")
+	return b.Bytes()
+}

@@ -1,0 +1,178 @@
+package extract_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
+)
+
+// untouched counts requests for the files of shards 1-62, which hold no
+// selected tensor.
+func untouched(e *env) *atomic.Int64 {
+	var n atomic.Int64
+	for _, glob := range []string{
+		"/" + srcRepo + "/resolve/*/model-000[0-5]?-of-00064.safetensors",
+		"/" + srcRepo + "/resolve/*/model-0006[0-2]-of-00064.safetensors",
+	} {
+		e.h.AddFault(devhub.Fault{Path: glob, Kind: devhub.FaultNone, Before: func() { n.Add(1) }})
+	}
+	return &n
+}
+
+func TestVisionFromUpstream(t *testing.T) {
+	e := setup(t)
+	c := kimi("v1")
+	sha := e.seed(srcRepo, c, "upload Kimi")
+	reads := untouched(e)
+
+	before := e.h.Stats()
+	res := e.publish(e.visionOpts())
+	after := e.h.Stats()
+
+	// The sidecar's tensors are the source's, byte for byte.
+	got := parseFile(t, e.download(dstRepo, extract.VisionFile))
+	var want []string
+	var selected int64
+	for _, ts := range c.shards {
+		for _, tt := range ts {
+			if strings.HasPrefix(tt.name, "vision_tower.") || strings.HasPrefix(tt.name, "mm_projector.") {
+				want = append(want, tt.name)
+				selected += int64(len(tt.data))
+			}
+		}
+	}
+	if len(got.tensors) != len(want) {
+		t.Fatalf("sidecar has %d tensors, want %d", len(got.tensors), len(want))
+	}
+	for _, n := range want {
+		src, out := c.find(n), got.tensors[n]
+		if out.dtype != src.dtype || fmt.Sprint(out.shape) != fmt.Sprint(src.shape) || !bytes.Equal(out.data, src.data) {
+			t.Errorf("%s: got %s %v (%d bytes), want %s %v (%d bytes), same bytes %v", n, out.dtype, out.shape, len(out.data), src.dtype, src.shape, len(src.data), bytes.Equal(out.data, src.data))
+		}
+	}
+	if got.meta["skulk_weights.sha"] != sha || got.meta["skulk_weights.source"] != srcRepo {
+		t.Errorf("metadata %v does not name %s@%s", got.meta, srcRepo, sha)
+	}
+
+	// Bytes read: the index, configs, two headers, and twice the selected
+	// tensors; never a byte of the 62 other shards.
+	if n := reads.Load(); n != 0 {
+		t.Errorf("%d requests for shards holding no selected tensor", n)
+	}
+	served := after.FileBytesServed[srcRepo] - before.FileBytesServed[srcRepo]
+	if served != res.BytesRead {
+		t.Errorf("hub served %d bytes of %s, the result says %d were read", served, srcRepo, res.BytesRead)
+	}
+	if res.Plan.SelectedBytes != selected {
+		t.Errorf("plan selects %d bytes, fixture has %d", res.Plan.SelectedBytes, selected)
+	}
+	if bound := 2*selected + res.Plan.HeaderBytes + int64(len(c.small["config.json"])+len(c.small["preprocessor_config.json"])); res.BytesRead > bound {
+		t.Errorf("read %d bytes, bound 2 x %d selected + %d headers = %d", res.BytesRead, selected, res.Plan.HeaderBytes, bound)
+	}
+	if res.Plan.HeaderBytes > 40000 || len(res.Plan.Shards) != 2 {
+		t.Errorf("header bytes %d over %d shards", res.Plan.HeaderBytes, len(res.Plan.Shards))
+	}
+	if after.Commits[dstRepo]-before.Commits[dstRepo] != 2 { // the repo's initial commit and ours
+		t.Errorf("commits on the sidecar: %d", after.Commits[dstRepo]-before.Commits[dstRepo])
+	}
+	if !strings.HasPrefix(e.lastTitle(), "Add vision sidecar from "+srcRepo+"@"+sha) {
+		t.Errorf("commit title %q", e.lastTitle())
+	}
+
+	// The card records where every tensor came from, re-checkable.
+	readme := e.download(dstRepo, "README.md")
+	fm, err := card.FrontMatter(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fox := fm["foxlight"].(map[string]any)
+	if fox["artifact_type"] != "vision-sidecar" || fox["source_revision"] != sha || fm["license"] != "other" {
+		t.Errorf("card front matter: %v", fm)
+	}
+	prov := fox["extraction"].(map[string]any)["tensors"].([]any)
+	if len(prov) != len(want) {
+		t.Fatalf("card lists %d tensors", len(prov))
+	}
+	for _, it := range prov {
+		m := it.(map[string]any)
+		shard := m["shard"].(string)
+		off := m["offsets"].([]any)
+		b, en := off[0].(int), off[1].(int)
+		raw := e.download(srcRepo, shard)[b:en]
+		sum := sha256.Sum256(raw)
+		if hex.EncodeToString(sum[:]) != m["sha256"] || !bytes.Equal(raw, c.find(m["name"].(string)).data) {
+			t.Errorf("%s: provenance does not re-check against %s[%d:%d]", m["name"], shard, b, en)
+		}
+	}
+	// The configs came along, unchanged; the tokenizer did not.
+	if string(e.download(dstRepo, "preprocessor_config.json")) != c.small["preprocessor_config.json"] {
+		t.Error("preprocessor_config.json differs")
+	}
+	if e.has(dstRepo, "tokenizer_config.json") {
+		t.Error("tokenizer_config.json was copied")
+	}
+
+	// Again: nothing read, nothing committed.
+	e.h.ClearFaults()
+	before = e.h.Stats()
+	res = e.publish(e.visionOpts())
+	after = e.h.Stats()
+	if !res.UpToDate || res.Commit != "" || res.BytesRead != 0 || after.FileBytesServed[srcRepo] != before.FileBytesServed[srcRepo] || after.Commits[dstRepo] != before.Commits[dstRepo] {
+		t.Errorf("republish: up to date %v, commit %q, read %d (hub served %d), commits %d", res.UpToDate, res.Commit, res.BytesRead,
+			after.FileBytesServed[srcRepo]-before.FileBytesServed[srcRepo], after.Commits[dstRepo]-before.Commits[dstRepo])
+	}
+
+	// An upstream change to a shard holding no selected tensor: no commit.
+	s5 := "model-00005-of-00064.safetensors"
+	c.shards[s5][0].data = noise("changed", len(c.shards[s5][0].data))
+	e.seed(srcRepo, c, "retrain layer 5")
+	before = e.h.Stats()
+	res = e.publish(e.visionOpts())
+	after = e.h.Stats()
+	if !res.UpToDate || after.Commits[dstRepo] != before.Commits[dstRepo] || res.BytesRead != 0 {
+		t.Errorf("unrelated change: up to date %v, commits %d, read %d", res.UpToDate, after.Commits[dstRepo]-before.Commits[dstRepo], res.BytesRead)
+	}
+
+	// A change to a selected tensor: one commit with the new bytes.
+	s64 := "model-00064-of-00064.safetensors"
+	for i := range c.shards[s64] {
+		if c.shards[s64][i].name == "vision_tower.encoder.blocks.7.attn.wqkv.weight" {
+			c.shards[s64][i].data = noise("new vision", len(c.shards[s64][i].data))
+		}
+	}
+	sha2 := e.seed(srcRepo, c, "fix vision tower")
+	before = e.h.Stats()
+	res = e.publish(e.visionOpts())
+	after = e.h.Stats()
+	if res.UpToDate || after.Commits[dstRepo]-before.Commits[dstRepo] != 1 || res.Plan.SourceSHA != sha2 {
+		t.Errorf("selected change: up to date %v, commits %d", res.UpToDate, after.Commits[dstRepo]-before.Commits[dstRepo])
+	}
+	got = parseFile(t, e.download(dstRepo, extract.VisionFile))
+	if !bytes.Equal(got.tensors["vision_tower.encoder.blocks.7.attn.wqkv.weight"].data, c.find("vision_tower.encoder.blocks.7.attn.wqkv.weight").data) {
+		t.Error("the changed tensor was not republished")
+	}
+}
+
+func (e *env) has(repo, path string) bool {
+	tree, err := e.cl.ListTree(t0(), repo, "main")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, f := range tree {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = json.Marshal
