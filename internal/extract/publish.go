@@ -225,10 +225,10 @@ func (r *run) load(ctx context.Context) error {
 		return r.refuse(err)
 	}
 	meta := map[string]string{
-		"format":                "pt",
-		"skulk_weights.source":  r.src.Repo,
-		"skulk_weights.sha":     r.src.SHA,
-		"skulk_weights.select":  r.opts.Selection.String(),
+		"format":                 "pt",
+		"skulk_weights.source":   r.src.Repo,
+		"skulk_weights.sha":      r.src.SHA,
+		"skulk_weights.select":   r.opts.Selection.String(),
 		"skulk_weights.artifact": r.opts.artifact(),
 	}
 	r.layout, err = plan(r.src, r.opts.Selection, meta, r.opts.MaxShardSize)

@@ -176,3 +176,68 @@ func (e *env) has(repo, path string) bool {
 }
 
 var _ = json.Marshal
+
+// TestRefusals: a checkpoint that lies, or a selection that cannot apply,
+// stops the run before anything is written.
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(files []devhub.SeedFile) []devhub.SeedFile
+		sel    []string
+		want   string
+	}{
+		{"index leaves the repo", func(fs []devhub.SeedFile) []devhub.SeedFile {
+			return replace(fs, extract.IndexFile, `{"weight_map":{"vision_tower.a":"../other-org/model.safetensors"}}`)
+		}, nil, `"../other-org/model.safetensors": path leaves the repository`},
+		{"index names a missing shard", func(fs []devhub.SeedFile) []devhub.SeedFile {
+			return replace(fs, extract.IndexFile, `{"weight_map":{"vision_tower.a":"model-00099-of-00099.safetensors","x":"model-00001-of-00064.safetensors"}}`)
+		}, nil, "names shard model-00099-of-00099.safetensors, which"},
+		{"header lies about a size", func(fs []devhub.SeedFile) []devhub.SeedFile {
+			return replaceBytes(fs, "model-00064-of-00064.safetensors", buildFile([]tensor{
+				{"vision_tower.encoder.blocks.6.attn.wqkv.weight", "BF16", []int64{32, 96}, noise("x", 6000)}}))
+		}, nil, "but shape [32 96] of BF16 needs 6144"},
+		{"index says a shard holds a tensor it does not", func(fs []devhub.SeedFile) []devhub.SeedFile {
+			return replaceBytes(fs, "model-00064-of-00064.safetensors", buildFile([]tensor{{"other", "BF16", []int64{1}, noise("x", 2)}}))
+		}, nil, "has no such tensor"},
+		{"prefix matching nothing", nil, []string{"vision_tower.", "multi_modal_projector."}, `prefix "multi_modal_projector." matches no tensor`},
+		{"whole model", nil, []string{"vision_tower.", "mm_projector.", "language_model."}, "that is the whole model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t)
+			files := kimi("v1").files()
+			if tc.mutate != nil {
+				files = tc.mutate(files)
+			}
+			if err := e.h.CreateRepo(srcRepo, devhub.RepoOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.h.CommitFiles(srcRepo, "main", "up", files, nil); err != nil {
+				t.Fatal(err)
+			}
+			o := e.visionOpts()
+			if tc.sel != nil {
+				o.Selection.Prefixes = tc.sel
+			}
+			_, err := extract.Publish(t0(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if _, err := e.h.Head(dstRepo, "main"); err == nil {
+				t.Error("the sidecar was created")
+			}
+		})
+	}
+}
+
+func replace(fs []devhub.SeedFile, path, content string) []devhub.SeedFile {
+	return replaceBytes(fs, path, []byte(content))
+}
+
+func replaceBytes(fs []devhub.SeedFile, path string, b []byte) []devhub.SeedFile {
+	for i := range fs {
+		if fs[i].Path == path {
+			fs[i].Content = bytes.NewReader(b)
+		}
+	}
+	return fs
+}
