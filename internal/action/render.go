@@ -276,6 +276,8 @@ func fieldChanges(a, b *catalog.Entry) []string {
 		{"vision_source_repo", a.VisionSourceRepo, b.VisionSourceRepo},
 		{"vision_sidecar_repo", a.VisionSidecarRepo, b.VisionSidecarRepo},
 		{"vision_source_revision", a.VisionSourceRevision, b.VisionSourceRevision},
+		{"vision_source_tensors", strings.Join(a.VisionSourceTensors, ", "), strings.Join(b.VisionSourceTensors, ", ")},
+		{"vision_source_configs", strings.Join(a.VisionSourceConfigs, ", "), strings.Join(b.VisionSourceConfigs, ", ")},
 	}
 	var out []string
 	for _, x := range fs {

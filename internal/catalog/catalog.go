@@ -56,6 +56,14 @@ type Entry struct {
 	// VisionSourceRevision pins the branch, tag or commit of
 	// VisionSourceRepo that the mirror copies; "" means the default branch.
 	VisionSourceRevision string
+	// VisionSourceTensors, when set, makes the vision sidecar an
+	// extraction: the tensors whose names start with one of these prefixes
+	// are cut out of VisionSourceRepo (the full checkpoint) by ranged
+	// reads, instead of mirroring the whole repo.
+	VisionSourceTensors []string
+	// VisionSourceConfigs are the configs such an extraction copies; nil
+	// means the default (config.json and the processor configs).
+	VisionSourceConfigs []string
 
 	// Pos is where the entry starts; FieldPos holds the position of each
 	// field's value, keyed by the YAML field name.
@@ -82,6 +90,10 @@ func (e *Entry) ID() string {
 func (e *Entry) HasVision() bool {
 	return e.VisionSourceRepo != "" && e.VisionSidecarRepo != ""
 }
+
+// ExtractsVision reports whether the vision sidecar is cut out of a full
+// checkpoint (vision_source_tensors) rather than mirrored whole.
+func (e *Entry) ExtractsVision() bool { return e.HasVision() && len(e.VisionSourceTensors) > 0 }
 
 // HasMTP reports whether the entry configures an MTP sidecar.
 func (e *Entry) HasMTP() bool {

@@ -71,7 +71,8 @@ func sameEntry(a, b *Entry) bool {
 		a.MTPSourceRepo == b.MTPSourceRepo && a.MTPSidecarRepo == b.MTPSidecarRepo &&
 		a.AssistantModelRepo == b.AssistantModelRepo &&
 		a.VisionSourceRepo == b.VisionSourceRepo && a.VisionSidecarRepo == b.VisionSidecarRepo &&
-		a.VisionSourceRevision == b.VisionSourceRevision
+		a.VisionSourceRevision == b.VisionSourceRevision &&
+		slices.Equal(a.VisionSourceTensors, b.VisionSourceTensors) && slices.Equal(a.VisionSourceConfigs, b.VisionSourceConfigs)
 }
 
 // SourceChange is a catalog source added, removed or changed between two

@@ -25,6 +25,8 @@ const (
 	fVisionSourceRepo     = "vision_source_repo"
 	fVisionSidecarRepo    = "vision_sidecar_repo"
 	fVisionSourceRevision = "vision_source_revision"
+	fVisionSourceTensors  = "vision_source_tensors"
+	fVisionSourceConfigs  = "vision_source_configs"
 )
 
 // EntryFields lists every field a catalog entry may have, required first.
@@ -32,6 +34,7 @@ var EntryFields = []string{
 	fKey, fSourceModel, fQuant, fTier, fSlices, fOutputName, fHFRepo,
 	fHFCollection, fMTPSourceRepo, fMTPSidecarRepo, fAssistantModelRepo,
 	fVisionSourceRepo, fVisionSidecarRepo, fVisionSourceRevision,
+	fVisionSourceTensors, fVisionSourceConfigs,
 }
 
 // Allowed values.
@@ -263,10 +266,87 @@ func (d *doc) entry(m *yaml.Node, label string, src *Source) *Entry {
 			c.warnf(fVisionSourceRevision, "vision_source_revision '%s' looks like an abbreviated commit; the Hub resolves only full 40-hex commit ids", e.VisionSourceRevision)
 		}
 	}
+	if n, ok := vals[fVisionSourceTensors]; ok {
+		e.VisionSourceTensors = c.stringList(fVisionSourceTensors, n, "a tensor-name prefix such as vision_tower.", checkPrefix)
+		if !hasVS {
+			c.errf(fVisionSourceTensors, "vision_source_tensors requires vision_source_repo")
+		}
+	}
+	if n, ok := vals[fVisionSourceConfigs]; ok {
+		e.VisionSourceConfigs = c.stringList(fVisionSourceConfigs, n, "a file name such as config.json", checkConfigName)
+		if len(e.VisionSourceTensors) == 0 {
+			c.errf(fVisionSourceConfigs, "vision_source_configs requires vision_source_tensors (a whole-repo mirror copies every config)")
+		}
+	}
 	if e.Key == "" {
 		return nil
 	}
 	return e
+}
+
+// checkPrefix says why p cannot select tensors, or "".
+func checkPrefix(p string) string {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return "an empty prefix would select every tensor"
+	case strings.ContainsAny(p, "*?["):
+		return "it is a prefix, not a glob: drop the wildcard (vision_tower. selects vision_tower.*)"
+	case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return "control character"
+	}
+	return ""
+}
+
+// checkConfigName says why n cannot name a config file at the root of the
+// source repo, or "".
+func checkConfigName(n string) string {
+	switch {
+	case strings.TrimSpace(n) == "":
+		return "empty file name"
+	case strings.ContainsAny(n, "/\\") || n == "." || n == "..":
+		return "a file at the repo root, without a directory"
+	case !strings.HasSuffix(n, ".json"):
+		return "configs are .json files"
+	case n == "model.safetensors.index.json":
+		return "the index is written by the extraction"
+	case strings.IndexFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return "control character"
+	}
+	return ""
+}
+
+// stringList reads a non-empty list of distinct strings, each checked by
+// bad; problems point at the item.
+func (c *checker) stringList(f string, n *yaml.Node, what string, bad func(string) string) []string {
+	seq := c.d.resolve(n)
+	if seq == nil || c.d.bombed {
+		return nil
+	}
+	if seq.Kind != yaml.SequenceNode || len(seq.Content) == 0 {
+		c.errf(f, "%s must be a non-empty list, each item %s", f, what)
+		return nil
+	}
+	var out []string
+	for i, item := range seq.Content {
+		s, ok := str(c.d.resolve(item))
+		if c.d.bombed {
+			return nil
+		}
+		at := c.d.pos(item)
+		switch {
+		case !ok:
+			c.d.add(at, c.name, false, "%s[%d] must be a string: %s", f, i, what)
+			return nil
+		case bad(s) != "":
+			c.d.add(at, c.name, false, "%s[%d] %q: %s", f, i, s, bad(s))
+			return nil
+		case contains(out, s):
+			c.d.add(at, c.name, false, "%s[%d] %q is listed twice", f, i, s)
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // checker records problems about one entry.

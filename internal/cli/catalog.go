@@ -246,6 +246,8 @@ type listedEntry struct {
 	VisionSourceRepo     string   `json:"vision_source_repo,omitempty"`
 	VisionSidecarRepo    string   `json:"vision_sidecar_repo,omitempty"`
 	VisionSourceRevision string   `json:"vision_source_revision,omitempty"`
+	VisionSourceTensors  []string `json:"vision_source_tensors,omitempty"`
+	VisionSourceConfigs  []string `json:"vision_source_configs,omitempty"`
 }
 
 // listedProblem is one catalog problem in a JSON document.
@@ -303,6 +305,7 @@ func catalogList(cf *catalogFlags, tier string, asJSON bool, env Env) int {
 				HFRepo: e.HFRepo, HFCollection: e.HFCollection, CollectionInherited: e.InheritsCollection(),
 				MTPSourceRepo: e.MTPSourceRepo, MTPSidecarRepo: e.MTPSidecarRepo, AssistantModelRepo: e.AssistantModelRepo,
 				VisionSourceRepo: e.VisionSourceRepo, VisionSidecarRepo: e.VisionSidecarRepo, VisionSourceRevision: e.VisionSourceRevision,
+				VisionSourceTensors: e.VisionSourceTensors, VisionSourceConfigs: e.VisionSourceConfigs,
 			})
 		}
 		for _, p := range c.Problems {
@@ -372,6 +375,8 @@ func catalogShow(cf *catalogFlags, key string, env Env) int {
 	line("vision_source_repo", e.VisionSourceRepo)
 	line("vision_sidecar_repo", e.VisionSidecarRepo)
 	line("vision_source_revision", e.VisionSourceRevision)
+	line("vision_source_tensors", strings.Join(e.VisionSourceTensors, ", "))
+	line("vision_source_configs", strings.Join(e.VisionSourceConfigs, ", "))
 	line("artifacts", strings.Join(artifacts(e), ", "))
 	if failed {
 		return ExitFailure
