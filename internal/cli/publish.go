@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
@@ -26,6 +27,9 @@ type publishOptions struct {
 	// StallTimeout aborts (and retries) a transfer that moves no byte for
 	// this long; 0 never does.
 	StallTimeout durationFlag
+	// Scratch spools extracted sidecars to disk, so their source bytes are
+	// read once instead of twice.
+	Scratch string
 }
 
 // Defaults for the mirror's bounds.
@@ -44,10 +48,15 @@ Publish an entry's artifacts to the Hugging Face Hub. KEY is the catalog's
 effective key, <namespace>/<key> (e.g. foxlight/kimi-k2-5-full-q4-k), not a
 Hugging Face repo name.
 
-This tool publishes vision sidecars: a byte-for-byte mirror of
-vision_source_repo into vision_sidecar_repo. It does not build vindexes or
-MTP sidecars yet: --artifact vindex|mtp fail without --dry-run, and
---artifact all (the default) skips them, saying so.
+This tool publishes sidecars. The vision sidecar is a byte-for-byte mirror
+of vision_source_repo into vision_sidecar_repo or, when the entry lists
+vision_source_tensors, those tensors cut out of the full checkpoint by
+ranged reads. The MTP sidecar is the checkpoint's multi-token-prediction
+head, cut out the same way and converted to BF16. It does not build
+vindexes yet: --artifact vindex fails without --dry-run, and --artifact all
+(the default) runs mtp then vision and skips what is not configured, saying
+so. An extraction reads the selected bytes twice (hash, then upload) with
+nothing on disk; --scratch DIR spools them there and reads them once.
 
 --dry-run prints the plan and needs neither network nor a token. A real run
 needs a token with write access to the sidecar repo. With --json, stdout
@@ -68,6 +77,7 @@ happens, errors included; everything else goes to stderr.
 		fs.Var(&opts.MaxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
 		fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
 		fs.Var(&opts.StallTimeout, "stall-timeout", "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
+		fs.StringVar(&opts.Scratch, "scratch", "", "spool extracted sidecars to `DIR`: read the source once instead of twice")
 		cf.register(fs, false)
 		return func(ctx context.Context, pos []string, env Env) int {
 			return runPublish(ctx, &opts, &cf, pos, env)
@@ -121,6 +131,23 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 		return out.fail("invalid_environment", ExitFailure, err.Error())
 	}
 	plan := newPlan(e, opts, coll, endpoint, env)
+	if opts.DryRun {
+		// An extraction's plan comes from the source's index and headers.
+		if plan.MTPPlan != nil {
+			x, err := planExtraction(ctx, e, extract.KindMTP, opts, env)
+			plan.MTPPlan.Extraction, plan.MTPPlan.planErr = x, err
+			if err != nil {
+				plan.MTPPlan.PlanError = err.Error()
+			}
+		}
+		if plan.Vision != nil && e.ExtractsVision() {
+			x, err := planExtraction(ctx, e, extract.KindVision, opts, env)
+			plan.Vision.Extraction, plan.Vision.planErr = x, err
+			if err != nil {
+				plan.Vision.PlanError = err.Error()
+			}
+		}
+	}
 	out.doc.Entry = plan.entryDoc()
 	out.doc.Artifacts = plan.artifactDocs()
 
@@ -137,7 +164,9 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 	case "vindex":
 		return out.failArtifact("vindex", "unsupported", "this tool does not build vindexes yet; --artifact vindex is not supported (use --artifact vision)")
 	case "mtp":
-		return out.failArtifact("mtp", "unsupported", "this tool does not build MTP sidecars yet; --artifact mtp is not supported (use --artifact vision)")
+		if !e.HasMTP() {
+			return out.failArtifact("mtp", "not_configured", fmt.Sprintf("no MTP sidecar configured for %s; add mtp_source_repo and mtp_sidecar_repo to the catalog entry", e.ID()))
+		}
 	case "vision":
 		if !e.HasVision() {
 			return out.failArtifact("vision", "not_configured", fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry, or use --artifact vindex", e.ID()))
@@ -148,11 +177,25 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(out.text, "skipped: %s\n", s)
 	}
-	if !e.HasVision() {
+	all := opts.Artifact == "all"
+	if (all || opts.Artifact == "mtp") && e.HasMTP() {
+		if exit, ok := publishExtract(ctx, e, extract.KindMTP, opts, out, env); !ok {
+			return exit
+		}
+	}
+	if (all || opts.Artifact == "vision") && e.HasVision() {
+		if !e.ExtractsVision() {
+			return publishVision(ctx, cat, e, opts, out, env)
+		}
+		if exit, ok := publishExtract(ctx, e, extract.KindVision, opts, out, env); !ok {
+			return exit
+		}
+	}
+	if !e.HasVision() && !e.HasMTP() {
 		fmt.Fprintf(env.Stderr, "nothing to publish for %s: no configured artifact is supported by this tool yet\n", e.ID())
 		return out.finish("nothing_to_do", ExitOK)
 	}
-	return publishVision(ctx, cat, e, opts, out, env)
+	return out.finish("ok", ExitOK)
 }
 
 // publishPlan is what a publish run will do, as the dry run prints it.
@@ -168,6 +211,7 @@ type publishPlan struct {
 	Force       bool
 	Vindex      string // why the vindex step does not run
 	MTP         string // why the MTP step does not run
+	MTPPlan     *mtpPlan
 	Vision      *visionPlan
 	Skipped     []string
 	entry       *catalog.Entry
@@ -187,6 +231,14 @@ type visionPlan struct {
 	// settings are read from the Hub at publish time, which a dry run does
 	// not reach.
 	SidecarAccess string `json:"sidecar_access"`
+	// Selection and Configs are an extraction's vision_source_tensors and
+	// vision_source_configs; Extraction is what a dry run read of the
+	// source's index and headers, PlanError why it could not.
+	Selection  []string      `json:"selection,omitempty"`
+	Configs    []string      `json:"configs,omitempty"`
+	Extraction *extract.Plan `json:"extraction,omitempty"`
+	PlanError  string        `json:"plan_error,omitempty"`
+	planErr    error
 }
 
 // sidecarAccessRule is what a dry run can say about the sidecar's access.
@@ -194,7 +246,6 @@ const sidecarAccessRule = "at least as restricted as the source (private if it i
 
 const (
 	noVindexYet = "this tool does not build vindexes yet"
-	noMTPYet    = "this tool does not build MTP sidecars yet"
 	notConfig   = "not configured for this entry"
 )
 
@@ -216,12 +267,17 @@ func newPlan(e *catalog.Entry, opts *publishOptions, coll collections, endpoint 
 		}
 	}
 	if all || opts.Artifact == "mtp" {
-		p.MTP = noMTPYet
-		if !e.HasMTP() {
+		if e.HasMTP() {
+			col := coll.vision
+			if col == mirror.CollectionTitle {
+				col = extract.MTPCollection
+			}
+			p.MTPPlan = &mtpPlan{SourceRepo: e.MTPSourceRepo, SidecarRepo: e.MTPSidecarRepo, Step: mtpStep, Collection: col, SidecarAccess: sidecarAccessRule}
+		} else {
 			p.MTP = notConfig
-		}
-		if all {
-			p.Skipped = append(p.Skipped, "mtp ("+p.MTP+")")
+			if all {
+				p.Skipped = append(p.Skipped, "mtp ("+p.MTP+")")
+			}
 		}
 	}
 	if all || opts.Artifact == "vision" {
@@ -231,6 +287,13 @@ func newPlan(e *catalog.Entry, opts *publishOptions, coll collections, endpoint 
 				SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision,
 				SidecarRepo: e.VisionSidecarRepo, Step: "mirror weights + configs (no quantization)",
 				Collection: coll.vision, SidecarAccess: sidecarAccessRule,
+			}
+			if e.ExtractsVision() {
+				p.Vision.Step = visionExtractStep
+				p.Vision.Selection, p.Vision.Configs = e.VisionSourceTensors, e.VisionSourceConfigs
+				if p.Vision.Configs == nil {
+					p.Vision.Configs = extract.DefaultConfigs
+				}
 			}
 		} else if all {
 			p.Skipped = append(p.Skipped, "vision ("+notConfig+")")
@@ -269,13 +332,25 @@ func (p *publishPlan) print(w io.Writer) {
 	switch p.Artifact {
 	case "vindex":
 		fmt.Fprintf(w, "vindex step: %s\n", p.Vindex)
-	case "mtp":
-		fmt.Fprintf(w, "mtp step: %s\n", p.MTP)
 	case "all":
 		for _, s := range p.Skipped {
 			if !strings.HasPrefix(s, "vision ") {
 				fmt.Fprintf(w, "skipped: %s\n", s)
 			}
+		}
+	}
+	if p.Artifact == "mtp" || p.Artifact == "all" {
+		if m := p.MTPPlan; m != nil {
+			fmt.Fprintf(w, "mtp source repo: hf://%s\n", m.SourceRepo)
+			fmt.Fprintf(w, "mtp sidecar repo: hf://%s\n", m.SidecarRepo)
+			fmt.Fprintf(w, "mtp step: %s\n", m.Step)
+			if m.Collection != "" {
+				fmt.Fprintf(w, "mtp collection: %s\n", m.Collection)
+			}
+			fmt.Fprintf(w, "mtp sidecar access: %s\n", m.SidecarAccess)
+			printExtractPlan(w, "mtp", m.Extraction, m.planErr)
+		} else if p.Artifact == "mtp" {
+			fmt.Fprintf(w, "mtp step: %s\n", p.MTP)
 		}
 	}
 	if !p.visionAsked {
@@ -295,6 +370,10 @@ func (p *publishPlan) print(w io.Writer) {
 		fmt.Fprintf(w, "vision collection: %s\n", p.Vision.Collection)
 	}
 	fmt.Fprintf(w, "vision sidecar access: %s\n", p.Vision.SidecarAccess)
+	if p.Vision.Selection != nil {
+		fmt.Fprintf(w, "vision configs: %s\n", strings.Join(p.Vision.Configs, ", "))
+		printExtractPlan(w, "vision", p.Vision.Extraction, p.Vision.planErr)
+	}
 }
 
 func boolInt(b bool) int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
@@ -49,7 +50,10 @@ type artifactDoc struct {
 	// added to it.
 	Plan   any            `json:"plan,omitempty"`
 	Result *mirror.Result `json:"result,omitempty"`
-	Error  *cliError      `json:"error,omitempty"`
+	// Extraction is what an extraction (an MTP sidecar, or a vision sidecar
+	// with vision_source_tensors) did, in place of Result.
+	Extraction *extract.Result `json:"extraction,omitempty"`
+	Error      *cliError       `json:"error,omitempty"`
 }
 
 func (a *artifactDoc) fail(e *cliError) {
@@ -66,8 +70,16 @@ type vindexPlan struct {
 
 // mtpPlan is the MTP step's plan.
 type mtpPlan struct {
-	SourceRepo  string `json:"source_repo"`
-	SidecarRepo string `json:"sidecar_repo"`
+	SourceRepo    string `json:"source_repo"`
+	SidecarRepo   string `json:"sidecar_repo"`
+	Step          string `json:"step,omitempty"`
+	Collection    string `json:"collection,omitempty"`
+	SidecarAccess string `json:"sidecar_access,omitempty"`
+	// Extraction is what a dry run read of the source's index and headers,
+	// PlanError why it could not.
+	Extraction *extract.Plan `json:"extraction,omitempty"`
+	PlanError  string        `json:"plan_error,omitempty"`
+	planErr    error
 }
 
 // cliError is the error object of every JSON document: Code is stable and
@@ -105,8 +117,8 @@ func (p *publishPlan) artifactDocs() []*artifactDoc {
 	}
 	if all || p.Artifact == "mtp" {
 		a := &artifactDoc{Artifact: "mtp", Status: "skipped", Reason: p.MTP}
-		if p.entry.HasMTP() {
-			a.Plan = &mtpPlan{SourceRepo: p.entry.MTPSourceRepo, SidecarRepo: p.entry.MTPSidecarRepo}
+		if p.MTPPlan != nil {
+			a.Status, a.Reason, a.Plan = "planned", "", p.MTPPlan
 		}
 		out = append(out, a)
 	}
