@@ -27,6 +27,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
@@ -77,6 +78,7 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"seedupstream": seedUpstreamCmd,
 			"seed":     seedCmd,
 			"hubstat":  hubstatCmd,
 			"gen":      genCmd,
@@ -138,6 +140,53 @@ func seedCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Logf("%s at %s", repo, sha)
 }
 
+// seedUpstreamCmd commits a generated upstream checkpoint (internal/upstream)
+// to REPO: seedupstream REPO [shards=N] [salt=N] [lang=BYTES] [vision=BYTES] [mtp].
+func seedUpstreamCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: seedupstream REPO [shards=N] [salt=N] [lang=BYTES] [vision=BYTES] [mtp]")
+	}
+	h := ts.Value("devhub").(*devhub.Hub)
+	l := upstream.Layout{Shards: 8, LanguageBytes: 64 << 10, VisionBytes: 256 << 10, Seed: 1}
+	for _, a := range args[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		var n int64
+		if v != "" {
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				ts.Fatalf("seedupstream: %q: %v", a, err)
+			}
+		}
+		switch k {
+		case "shards":
+			l.Shards = int(n)
+		case "salt":
+			l.Salt = uint64(n)
+		case "lang":
+			l.LanguageBytes = n
+		case "vision":
+			l.VisionBytes = n
+		case "mtp":
+			l.MTP = true
+		default:
+			ts.Fatalf("seedupstream: unknown %q", a)
+		}
+	}
+	files, err := upstream.Files(l)
+	ts.Check(err)
+	var seed []devhub.SeedFile
+	for _, f := range files {
+		seed = append(seed, devhub.SeedFile{Path: f.Path, Content: f.Content})
+	}
+	if _, err := h.Head(args[0], "main"); err != nil {
+		ts.Check(h.CreateRepo(args[0], devhub.RepoOptions{}))
+	}
+	sha, err := h.CommitFiles(args[0], "main", "seed upstream", seed, nil)
+	if (err != nil) != neg {
+		ts.Fatalf("seedupstream: %v", err)
+	}
+	ts.Logf("%s at %s", args[0], sha)
+}
+
 // hubstatCmd prints the local hub's counters for a repo, one per line, to
 // stdout: commits, requests per route and bytes received.
 func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
@@ -145,6 +194,7 @@ func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
 	st := h.Stats()
 	for _, repo := range args {
 		fmt.Fprintf(ts.Stdout(), "commits %s %d\n", repo, st.Commits[repo])
+		fmt.Fprintf(ts.Stdout(), "read %s %d\n", repo, st.FileBytesServed[repo])
 	}
 	for _, r := range []string{"storage-put", "storage-part", "commit", "lfs-batch"} {
 		fmt.Fprintf(ts.Stdout(), "requests %s %d\n", r, st.Requests[r])

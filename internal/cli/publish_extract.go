@@ -81,7 +81,7 @@ func printExtractPlan(w io.Writer, name string, p *extract.Plan, err error) {
 	fmt.Fprintf(w, "%s tensors: %d%s, %s parameters\n", name, p.Tensors, scales, thousands(p.Params))
 	fmt.Fprintf(w, "%s bytes to read: %s of tensor data (%s selected, read %s) + %s of index and headers\n", name,
 		progress.HumanBytes(p.ReadBytes), progress.HumanBytes(p.SelectedBytes), map[bool]string{true: "once, spooled to --scratch", false: "twice: hash, then upload"}[p.ReadBytes == p.SelectedBytes], progress.HumanBytes(p.HeaderBytes))
-	fmt.Fprintf(w, "%s shards: %d (%s, %s in all): %s\n", name, len(p.Shards), map[bool]string{true: "the only file", false: "of the checkpoint's files"}[len(p.Shards) == 1], progress.HumanBytes(p.ShardBytes), strings.Join(p.Shards, ", "))
+	fmt.Fprintf(w, "%s shards: %d of %d (%s of %s): %s\n", name, len(p.Shards), p.CheckpointShards, progress.HumanBytes(p.ShardBytes), progress.HumanBytes(p.CheckpointBytes), strings.Join(p.Shards, ", "))
 	for _, f := range p.Files {
 		fmt.Fprintf(w, "%s output: %s (%s)\n", name, f.Path, progress.HumanBytes(f.Size))
 	}

@@ -124,6 +124,10 @@ type Plan struct {
 	SelectedBytes int64    `json:"selected_bytes"`
 	Shards        []string `json:"shards"`
 	ShardBytes    int64    `json:"shard_bytes"`
+	// CheckpointShards and CheckpointBytes are the whole checkpoint's
+	// weight files and their size.
+	CheckpointShards int   `json:"checkpoint_shards"`
+	CheckpointBytes  int64 `json:"checkpoint_bytes"`
 	// HeaderBytes is what reading the index, configs and headers took.
 	HeaderBytes int64 `json:"header_bytes"`
 	// ReadBytes is what a publish reads of tensor data: twice
@@ -250,6 +254,10 @@ func (r *run) plan() *Plan {
 	p := &Plan{Kind: r.opts.Selection.Kind, SourceRepo: r.src.Repo, SourceSHA: r.src.SHA, SidecarRepo: r.opts.SidecarRepo,
 		Selection: r.opts.selectionKey(), Resolved: r.resolved, Params: r.layout.Params,
 		SelectedBytes: r.src.SelectedBytes, Shards: r.src.Shards, ShardBytes: r.src.ShardBytes, HeaderBytes: r.headerN}
+	for _, sh := range r.src.AllShards {
+		p.CheckpointShards++
+		p.CheckpointBytes += r.src.Files[sh].Size
+	}
 	for _, f := range r.layout.Files {
 		p.Tensors += len(f.Tensors)
 		p.Files = append(p.Files, FileOut{Path: f.Path, Size: f.Size, SHA256: f.SHA256})

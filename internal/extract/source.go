@@ -81,6 +81,8 @@ type Source struct {
 	Files map[string]hub.TreeEntry
 	// IndexPath is IndexFile, or "" for a checkpoint of one file.
 	IndexPath string
+	// AllShards are the checkpoint's weight files, sorted.
+	AllShards []string
 	// Names is every tensor name of the checkpoint, sorted.
 	Names []string
 	// Selected are the selected tensors, in file order: by shard path, then
@@ -127,6 +129,7 @@ func loadNames(ctx context.Context, rd *reader, s *Source) (map[string]string, m
 			}
 		}
 		s.IndexPath = IndexFile
+		s.AllShards = idx.Shards
 		for n := range idx.WeightMap {
 			s.Names = append(s.Names, n)
 		}
@@ -157,6 +160,7 @@ func loadNames(ctx context.Context, rd *reader, s *Source) (map[string]string, m
 	if err != nil {
 		return nil, nil, err
 	}
+	s.AllShards = []string{single}
 	wm := make(map[string]string, len(ts))
 	for _, t := range ts {
 		wm[t.Name] = single
