@@ -27,8 +27,8 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
-	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
@@ -79,13 +79,13 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"seedupstream": seedUpstreamCmd,
-			"seed":     seedCmd,
-			"hubstat":  hubstatCmd,
-			"gen":      genCmd,
-			"jsondoc":  jsondocCmd,
-			"freeport": freeportCmd,
-			"httpwait": httpwaitCmd,
-			"access":   accessCmd,
+			"seed":         seedCmd,
+			"hubstat":      hubstatCmd,
+			"gen":          genCmd,
+			"jsondoc":      jsondocCmd,
+			"freeport":     freeportCmd,
+			"httpwait":     httpwaitCmd,
+			"access":       accessCmd,
 		},
 	})
 }
