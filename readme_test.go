@@ -14,41 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
-
-const (
-	synopsisBegin = "<!-- synopsis: generated from the command table by TestREADMESynopsis; `go test -run TestREADMESynopsis -update .` rewrites it -->\n"
-	synopsisEnd   = "<!-- end synopsis -->\n"
-)
-
-// TestREADMESynopsis keeps the README's command synopsis equal to the one
-// generated from the command table that help and completion use; -update
-// rewrites the README's block.
-func TestREADMESynopsis(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(readme)
-	i, j := strings.Index(s, synopsisBegin), strings.Index(s, synopsisEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the synopsis markers %q ... %q", synopsisBegin, synopsisEnd)
-	}
-	got := s[i+len(synopsisBegin) : j]
-	want := "\n" + cli.Synopsis() + "\n"
-	if got == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile("README.md", []byte(s[:i+len(synopsisBegin)]+want+s[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("README.md's synopsis differs from the commands' help; run 'go test -run TestREADMESynopsis -update .'\nREADME:\n%s\nhelp:\n%s", got, want)
-}
 
 // walkthroughBlock returns the commands of the fenced block that follows
 // the marker <!-- walkthrough: NAME --> in the README, without comments.
