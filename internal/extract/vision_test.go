@@ -241,3 +241,52 @@ func replaceBytes(fs []devhub.SeedFile, path string, b []byte) []devhub.SeedFile
 	}
 	return fs
 }
+
+// TestShardedMultipartResumed: an output over the shard size is split like
+// save_pretrained splits it, files over the Hub's multipart threshold go up
+// part by part, and ranged reads cut mid-body resume; the tensors are still
+// the source's, byte for byte.
+func TestShardedMultipartResumed(t *testing.T) {
+	e := setup(t, devhub.WithLFSThreshold(1024), devhub.WithMultipart(20<<10, 8<<10))
+	c := kimi("v1")
+	e.seed(srcRepo, c, "upload")
+	// Every third storage read is cut after 5,000 bytes.
+	e.h.AddFault(devhub.Fault{Route: "blob", Kind: devhub.FaultCutBody, AfterBytes: 5000, Times: 3})
+	o := e.visionOpts()
+	o.MaxShardSize = 40_000
+	res := e.publish(o)
+	if len(res.Plan.Files) < 2 {
+		t.Fatalf("%d output files, want the 74 KiB split at 40 kB", len(res.Plan.Files))
+	}
+	var idx struct {
+		Metadata  map[string]int64  `json:"metadata"`
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(e.download(dstRepo, extract.IndexFile), &idx); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	var total int64
+	for i, f := range res.Plan.Files {
+		if want := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(res.Plan.Files)); f.Path != want {
+			t.Errorf("file %d is %s, want %s", i, f.Path, want)
+		}
+		got := parseFile(t, e.download(dstRepo, f.Path))
+		for n, tt := range got.tensors {
+			seen++
+			total += int64(len(tt.data))
+			if idx.WeightMap[n] != f.Path || !bytes.Equal(tt.data, c.find(n).data) {
+				t.Errorf("%s in %s: index says %s, same bytes %v", n, f.Path, idx.WeightMap[n], bytes.Equal(tt.data, c.find(n).data))
+			}
+		}
+	}
+	if seen != len(idx.WeightMap) || idx.Metadata["total_size"] != total {
+		t.Errorf("%d tensors in the files, %d in the index; total_size %d, want %d", seen, len(idx.WeightMap), idx.Metadata["total_size"], total)
+	}
+	if e.h.Stats().Requests["storage-part"] == 0 {
+		t.Error("no multipart upload")
+	}
+	if !strings.Contains(e.log.String(), "resuming GET") {
+		t.Error("no ranged read was resumed")
+	}
+}
