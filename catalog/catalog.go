@@ -9,6 +9,13 @@ import _ "embed"
 //go:embed foxlight.yaml
 var Foxlight []byte
 
+// KimiUpstream is kimi-k2-5-upstream.yaml, an example catalog (not part of
+// the built-in catalog) whose sidecars are cut out of the full upstream
+// checkpoint; the demo publishes it.
+//
+//go:embed kimi-k2-5-upstream.yaml
+var KimiUpstream []byte
+
 // The built-in source's identity. Its entries are addressed as
 // "foxlight/<key>", must publish under the FoxlightAI owner and, unless an
 // entry names its own hf_collection, are filed into the Vindexes collection.

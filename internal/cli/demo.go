@@ -32,6 +32,14 @@ foxlight/kimi-k2-5-full-q4-k four times through HF_ENDPOINT:
   3. upstream replaces a shard   only that shard is copied
   4. upstream removes a shard    the sidecar prunes it
 
+Then it seeds a full 64-shard checkpoint laid out like moonshotai/Kimi-K2.5
+and publishes catalog/kimi-k2-5-upstream.yaml's entry from it:
+
+  5. dry run                only the index and two headers are read
+  6. extraction             the MTP head (BF16) and the vision tensors, cut out
+                            by ranged reads; the mirrored files are pruned
+  7. republish              nothing read, nothing committed
+
 Each step prints the publish summary and what the Hub saw (requests, bytes,
 commits); at the end the demo prints the model card it committed. With
 --keep the hub stays up afterwards, and the demo prints its URL and a token,
@@ -167,7 +175,10 @@ func demo(ctx context.Context, o demoOptions, env Env) error {
 	fmt.Fprintf(out, "== the model card the demo committed (%s/%s/blob/main/README.md)\n", endpoint, demoSidecar)
 	(&indent{w: out}).Write([]byte(card))
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "demo complete: the sidecar mirrors the source's latest commit byte for byte, with its card and collection.")
+	if err := demoUpstream(ctx, h, pubEnv, out, o.jobs); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "demo complete: the sidecar first mirrored a third party's copy byte for byte, then was cut straight out of the upstream checkpoint with the MTP sidecar, each with its card and collection.")
 	if !o.keep {
 		return nil
 	}

@@ -23,8 +23,8 @@ func TestDemo(t *testing.T) {
 	}
 	s := out.String()
 	steps := strings.Split(s, "\n== ")
-	if len(steps) != 6 {
-		t.Fatalf("want 4 steps and the card, got %d parts:\n%s", len(steps)-1, s)
+	if len(steps) != 9 {
+		t.Fatalf("want 4 steps, the card and 3 steps, got %d parts:\n%s", len(steps)-1, s)
 	}
 	expect := []struct{ step, re string }{
 		{steps[1], `copied: +5 \(inline 2, multipart 1, stream 2\)`},
@@ -41,6 +41,16 @@ func TestDemo(t *testing.T) {
 		{steps[5], `\n  base_model: third-party/kimi-k2-5-vision\n`},
 		{steps[5], `\n    source_revision: [0-9a-f]{40}\n`},
 		{steps[5], `\n  license: other\n`},
+		// The sidecars cut out of the upstream checkpoint: the dry run reads
+		// the index and headers only, the extraction twice the selected
+		// bytes, the republish nothing.
+		{steps[6], `vision shards: 2 of 64 `},
+		{steps[6], `read from moonshotai/Kimi-K2.5: [0-9.]+ KiB of its`},
+		{steps[7], `file: +mtp.safetensors `},
+		{steps[7], `sidecar: +FoxlightAI/kimi-k2-5-vision\n(.*\n)*  pruned: +3\n`},
+		{steps[7], `read from moonshotai/Kimi-K2.5: 16.[0-9] MiB of its 72.3 MiB; MTP sidecar commits 2`},
+		{steps[8], `read from moonshotai/Kimi-K2.5: 0 B of its`},
+		{steps[8], `0 sidecar commits`},
 	}
 	for _, e := range expect {
 		if !regexp.MustCompile(e.re).MatchString(e.step) {
@@ -83,7 +93,7 @@ func TestDemoKeep(t *testing.T) {
 		t.Fatalf("the sidecar's tree: %v %v", tree, err)
 	}
 	cols, err := c.ListCollections(ctx, "FoxlightAI")
-	if err != nil || len(cols) != 1 || cols[0].Title != "Vision Sidecars" {
+	if err != nil || len(cols) != 2 || cols[0].Title != "Vision Sidecars" || cols[1].Title != "MTP Sidecars" {
 		t.Errorf("collections: %+v %v", cols, err)
 	}
 	if err := c.CreateRepo(ctx, "FoxlightAI/browsing", false); err != nil {

@@ -146,7 +146,7 @@ func printExtractResult(w io.Writer, o extract.Options, r *extract.Result) {
 	fmt.Fprintf(w, "sidecar:      %s\n", o.SidecarRepo)
 	if p := r.Plan; p != nil {
 		fmt.Fprintf(w, "source:       %s@%s\n", p.SourceRepo, p.SourceSHA)
-		fmt.Fprintf(w, "tensors:      %d (%s parameters) from %d shards\n", p.Tensors, thousands(p.Params), len(p.Shards))
+		fmt.Fprintf(w, "tensors:      %d (%s parameters) from %d of %d shards\n", p.Tensors, thousands(p.Params), len(p.Shards), p.CheckpointShards)
 		fmt.Fprintf(w, "shards:       %s touched of the checkpoint\n", progress.HumanBytes(p.ShardBytes))
 		for _, f := range p.Files {
 			fmt.Fprintf(w, "file:         %s %s sha256 %s\n", f.Path, progress.HumanBytes(f.Size), f.SHA256)
