@@ -407,7 +407,7 @@ func (r *run) upload(ctx context.Context, files []*OutFile, res *Result) error {
 		}
 		f := f
 		produce := func(ctx context.Context, w io.Writer) error { return writeFile(ctx, r.rd, f, w, nil) }
-		if err := uploadObject(ctx, o.Dest, obj, f.Path, f.Size, f.SHA256, produce, r.spooled[f.Path]); err != nil {
+		if err := uploadObject(ctx, o.Dest, obj, f.Path, f.Size, f.SHA256, produce, r.spooled[f.Path], o.Jobs); err != nil {
 			return err
 		}
 		res.BytesUploaded += f.Size

@@ -10,12 +10,113 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 )
 
-// MaxPartSize bounds the multipart part held in memory: the Hub's storage
+// maxPartsInFlight bounds the parts held in memory at once: one being read
+// from the source while the others upload.
+const maxPartsInFlight = 4
+
+// uploadParts reads the file's bytes in order, one part at a time, and
+// uploads each part as soon as it is read while the next one is read: at
+// most min(jobs, maxPartsInFlight) parts are in memory. The whole is hashed
+// in order; a mismatch is found before the last part is sent, so the
+// upload is never completed with other bytes than the ones hashed.
+func uploadParts(ctx context.Context, cl *hub.Client, parts []hub.Part, chunk int64, jobs int, path, sha string, open func() (io.ReadCloser, error)) ([]string, error) {
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	n := min(max(jobs, 1), maxPartsInFlight)
+	free := make(chan []byte, n)
+	for range n {
+		free <- make([]byte, chunk)
+	}
+	h := sha256.New()
+	etags := make([]string, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	var readErr error
+	for i, p := range parts {
+		if gctx.Err() != nil {
+			break
+		}
+		var b []byte
+		select {
+		case b = <-free:
+		case <-gctx.Done():
+		}
+		if b == nil {
+			break
+		}
+		b = b[:p.Size]
+		if _, err := io.ReadFull(r, b); err != nil {
+			readErr = fmt.Errorf("uploading %s part %d: %w", path, p.Number, err)
+			break
+		}
+		h.Write(b)
+		if i == len(parts)-1 {
+			if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+				readErr = fmt.Errorf("uploading %s: %w: sha256 %s, hashed %s", path, ErrChanged, got, sha)
+				break
+			}
+		}
+		g.Go(func() error {
+			etag, err := cl.UploadPart(gctx, p, func(context.Context) (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(b)), nil
+			})
+			free <- b[:cap(b)]
+			if err != nil {
+				return fmt.Errorf("uploading %s part %d/%d: %w", path, p.Number, len(parts), err)
+			}
+			etags[i] = etag
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return etags, nil
+}
+
+// uploadSpooled uploads the parts of a file spooled to disk (and hashed as
+// it was written), in parallel, each read from its place in the file.
+func uploadSpooled(ctx context.Context, cl *hub.Client, parts []hub.Part, jobs int, path, file string) ([]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	etags := make([]string, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(jobs, 1))
+	for i, p := range parts {
+		g.Go(func() error {
+			etag, err := cl.UploadPart(gctx, p, func(context.Context) (io.ReadCloser, error) {
+				return io.NopCloser(io.NewSectionReader(f, p.Offset, p.Size)), nil
+			})
+			if err != nil {
+				return fmt.Errorf("uploading %s part %d/%d: %w", path, p.Number, len(parts), err)
+			}
+			etags[i] = etag
+			return nil
+		})
+	}
+	return etags, g.Wait()
+}
+
+// MaxPartSize bounds a multipart part held in memory: the Hub's storage
 // asks for parts of its chunk size and a part is re-sent on retry, so it is
 // kept until it is accepted, as huggingface_hub keeps each chunk it reads.
+// At most maxPartsInFlight parts are held at once.
 const MaxPartSize = 64 << 20
 
 // ErrChanged is matched when the bytes produced in the upload pass differ
@@ -89,7 +190,7 @@ func (c *checked) Close() error { return c.r.Close() }
 // uploadObject sends one output file to the storage the LFS batch named:
 // in one PUT, or part by part, each part buffered until storage accepts
 // it, the whole hashed in order and checked before the upload completes.
-func uploadObject(ctx context.Context, cl *hub.Client, obj *hub.LFSObject, path string, size int64, sha string, produce producer, scratch string) error {
+func uploadObject(ctx context.Context, cl *hub.Client, obj *hub.LFSObject, path string, size int64, sha string, produce producer, scratch string, jobs int) error {
 	parts, multi, err := obj.Multipart()
 	if err != nil {
 		return err
@@ -119,31 +220,14 @@ func uploadObject(ctx context.Context, cl *hub.Client, obj *hub.LFSObject, path 
 		if chunk > MaxPartSize && scratch == "" {
 			return fmt.Errorf("uploading %s: the Hub asks for %d-byte parts, over the %d bytes held in memory; use a scratch directory", path, chunk, MaxPartSize)
 		}
-		r, err := open(ctx)
+		var etags []string
+		if scratch != "" {
+			etags, err = uploadSpooled(ctx, cl, parts, jobs, path, scratch)
+		} else {
+			etags, err = uploadParts(ctx, cl, parts, chunk, jobs, path, sha, func() (io.ReadCloser, error) { return open(ctx) })
+		}
 		if err != nil {
 			return err
-		}
-		defer r.Close()
-		h := sha256.New()
-		buf := make([]byte, chunk)
-		etags := make([]string, len(parts))
-		for i, p := range parts {
-			b := buf[:p.Size]
-			if _, err := io.ReadFull(r, b); err != nil {
-				return fmt.Errorf("uploading %s part %d: %w", path, p.Number, err)
-			}
-			h.Write(b)
-			if i == len(parts)-1 {
-				if got := hex.EncodeToString(h.Sum(nil)); got != sha {
-					return fmt.Errorf("uploading %s: %w: sha256 %s, hashed %s", path, ErrChanged, got, sha)
-				}
-			}
-			etags[i], err = cl.UploadPart(ctx, p, func(context.Context) (io.ReadCloser, error) {
-				return io.NopCloser(bytes.NewReader(b)), nil
-			})
-			if err != nil {
-				return fmt.Errorf("uploading %s part %d/%d: %w", path, p.Number, len(parts), err)
-			}
 		}
 		if err := cl.CompleteMultipart(ctx, obj.Actions.Upload, sha, etags); err != nil {
 			return fmt.Errorf("completing the upload of %s: %w", path, err)
