@@ -164,6 +164,11 @@ func (cs *Claims) VisionSidecarConflict(e *Entry) error {
 	return cs.sidecarConflict(e, fVisionSidecarRepo)
 }
 
+// MTPSidecarConflict is VisionSidecarConflict for e's mtp_sidecar_repo.
+func (cs *Claims) MTPSidecarConflict(e *Entry) error {
+	return cs.sidecarConflict(e, fMTPSidecarRepo)
+}
+
 func (cs *Claims) sidecarConflict(e *Entry, field string) error {
 	repo := repoValue(e, field)
 	if repo == "" {

@@ -179,7 +179,7 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 	}
 	all := opts.Artifact == "all"
 	if (all || opts.Artifact == "mtp") && e.HasMTP() {
-		if exit, ok := publishExtract(ctx, e, extract.KindMTP, opts, out, env); !ok {
+		if exit, ok := publishExtract(ctx, cat, e, extract.KindMTP, opts, out, env); !ok {
 			return exit
 		}
 	}
@@ -187,7 +187,7 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 		if !e.ExtractsVision() {
 			return publishVision(ctx, cat, e, opts, out, env)
 		}
-		if exit, ok := publishExtract(ctx, e, extract.KindVision, opts, out, env); !ok {
+		if exit, ok := publishExtract(ctx, cat, e, extract.KindVision, opts, out, env); !ok {
 			return exit
 		}
 	}

@@ -23,7 +23,7 @@ const (
 
 // extractOptions are the extract options of an entry's artifact.
 func extractOptions(e *catalog.Entry, kind string, client *hub.Client, opts *publishOptions, env Env, progressW io.Writer) (extract.Options, error) {
-	o := extract.Options{
+	o := extract.Options{Entry: e,
 		Source: client, Dest: client, TargetModel: e.SourceModel, CatalogKey: e.ID(),
 		Jobs: opts.Jobs, Scratch: opts.Scratch, Progress: progressW, Terminal: isTerminal(env.Stderr), ToolVersion: version,
 	}
@@ -101,7 +101,7 @@ func thousands(n int64) string {
 
 // publishExtract runs one extraction. It returns ok when the run may go on
 // to the next artifact; otherwise exit is the command's exit code.
-func publishExtract(ctx context.Context, e *catalog.Entry, kind string, opts *publishOptions, out *publishOutput, env Env) (exit int, ok bool) {
+func publishExtract(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, kind string, opts *publishOptions, out *publishOutput, env Env) (exit int, ok bool) {
 	name := map[string]string{extract.KindMTP: "mtp", extract.KindVision: "vision"}[kind]
 	art := out.artifact(name)
 	timeouts := hub.DefaultTimeouts
@@ -115,6 +115,9 @@ func publishExtract(ctx context.Context, e *catalog.Entry, kind string, opts *pu
 	if err != nil {
 		return out.fail("invalid_environment", ExitFailure, err.Error()), false
 	}
+	// Every source's repo ids, so no sidecar is written that another entry
+	// also names, even if validation missed it.
+	o.Claims = cat.Claims()
 	res, err := extract.Publish(ctx, o)
 	if res != nil {
 		art.Extraction = res

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 )
@@ -59,6 +60,26 @@ type Options struct {
 	ToolVersion        string
 	// MaxReplans bounds re-planning after the sidecar moved (default 3).
 	MaxReplans int
+	// Entry and Claims, when set, let Publish refuse a sidecar that the
+	// catalog also names as another repo (Claims.VisionSidecarConflict or
+	// MTPSidecarConflict), before any request, as mirror.Publish does.
+	Entry  *catalog.Entry
+	Claims *catalog.Claims
+}
+
+// refuseCollision refuses a sidecar the catalog also names elsewhere.
+func (o *Options) refuseCollision() error {
+	if o.Entry == nil {
+		return nil
+	}
+	check := o.Claims.VisionSidecarConflict
+	if o.Selection.Kind == KindMTP {
+		check = o.Claims.MTPSidecarConflict
+	}
+	if err := check(o.Entry); err != nil {
+		return fmt.Errorf("refusing to publish %s: %w; nothing was written", o.SidecarRepo, err)
+	}
+	return nil
 }
 
 func (o *Options) defaults() {

@@ -150,6 +150,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.Dest.HasToken() {
 		return nil, ErrNoToken
 	}
+	if err := opts.refuseCollision(); err != nil {
+		return nil, err
+	}
 	r, err := pin(ctx, &opts)
 	if err != nil {
 		return nil, err

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
 )
@@ -288,5 +290,30 @@ func TestShardedMultipartResumed(t *testing.T) {
 	}
 	if !strings.Contains(e.log.String(), "resuming GET") {
 		t.Error("no ranged read was resumed")
+	}
+}
+
+// TestCollisionRefused: a sidecar the catalog also names as another repo is
+// refused before any request.
+func TestCollisionRefused(t *testing.T) {
+	e := setup(t)
+	o := e.visionOpts()
+	o.Entry = &catalog.Entry{Key: "k", SourceModel: srcRepo, HFRepo: dstRepo, VisionSourceRepo: srcRepo, VisionSidecarRepo: dstRepo}
+	before := e.h.Stats()
+	_, err := extract.Publish(t0(), o)
+	var ce *catalog.CollisionError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("got %v", err)
+	}
+	after := e.h.Stats()
+	n := 0
+	for _, v := range after.Requests {
+		n += v
+	}
+	for _, v := range before.Requests {
+		n -= v
+	}
+	if n != 0 {
+		t.Errorf("%d requests before refusing", n)
 	}
 }
