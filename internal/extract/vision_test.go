@@ -317,3 +317,28 @@ func TestCollisionRefused(t *testing.T) {
 		t.Errorf("%d requests before refusing", n)
 	}
 }
+
+// TestSidecarMovesBeforeCommit: someone commits to the sidecar between the
+// plan and the commit; the parentCommit guard refuses the stale commit,
+// the run plans again and commits on top, keeping the other file.
+func TestSidecarMovesBeforeCommit(t *testing.T) {
+	e := setup(t)
+	c := kimi("v1")
+	e.seed(srcRepo, c, "upload")
+	moved := false
+	e.h.AddFault(devhub.Fault{Route: "commit", Kind: devhub.FaultNone, Times: 1, Before: func() {
+		if _, err := e.h.CommitFiles(dstRepo, "main", "someone else", []devhub.SeedFile{{Path: "NOTES.md", Content: strings.NewReader("hi")}}, nil); err == nil {
+			moved = true
+		}
+	}})
+	res := e.publish(e.visionOpts())
+	if !moved || res.Commit == "" || !strings.Contains(e.log.String(), "moved since the plan; planning again") {
+		t.Fatalf("moved %v, commit %q\n%s", moved, res.Commit, e.log)
+	}
+	if !e.has(dstRepo, "NOTES.md") || !e.has(dstRepo, extract.VisionFile) {
+		t.Error("the commit lost a file")
+	}
+	if res.BytesRead > 2*res.Plan.SelectedBytes+res.Plan.HeaderBytes+200 {
+		t.Errorf("the re-plan read the source again: %d bytes", res.BytesRead)
+	}
+}
