@@ -13,6 +13,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // Steps as the plan names them.
@@ -36,7 +37,7 @@ func extractOptions(e *catalog.Entry, kind string, client *hub.Client, opts *pub
 		o.Selection = extract.Selection{Kind: extract.KindVision, Prefixes: e.VisionSourceTensors}
 		o.Configs = e.VisionSourceConfigs
 	}
-	disabled, slug, err := mirror.ParseCollection(env.Getenv("SKULK_WEIGHTS_COLLECTION"))
+	disabled, slug, err := sidecar.ParseCollection(env.Getenv("SKULK_WEIGHTS_COLLECTION"))
 	if err != nil {
 		return o, err
 	}

@@ -2,8 +2,6 @@ package extract
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,16 +16,17 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // DefaultConfigs are the files a vision sidecar copies unchanged from the
 // source next to its weights, when the source has them.
 var DefaultConfigs = []string{"config.json", "preprocessor_config.json", "processor_config.json"}
 
-// Collection titles, per artifact, as the original publisher names them.
+// Collection titles, per artifact.
 const (
-	VisionCollection = "Vision Sidecars"
-	MTPCollection    = "MTP Sidecars"
+	VisionCollection = sidecar.VisionCollection
+	MTPCollection    = sidecar.MTPCollection
 )
 
 // Options configures Plan and Publish.
@@ -403,12 +402,7 @@ func managed(p string) bool {
 }
 
 // GitBlobID is git's object id for a blob with content b.
-func GitBlobID(b []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(b))
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
-}
+func GitBlobID(b []byte) string { return sidecar.GitBlobID(b) }
 
 func humanBytes(n int64) string { return progress.HumanBytes(n) }
 
