@@ -11,7 +11,6 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
-	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
