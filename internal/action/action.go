@@ -34,6 +34,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// NewMirror builds the mirror engine for a run.
 	NewMirror func(MirrorConfig) Mirror
+	// NewExtractor builds the extract engine for a run (MTP sidecars and
+	// vision sidecars with vision_source_tensors).
+	NewExtractor func(MirrorConfig) Extractor
 	// HubOptions are passed to every Hub client the run makes.
 	HubOptions []hub.Option
 	// NewGitHub builds the GitHub client; nil means NewGitHubWith and
@@ -55,6 +58,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
+	}
+	if cfg.NewExtractor == nil {
+		cfg.NewExtractor = defaultExtractor
 	}
 	if cfg.NewMirror == nil {
 		cfg.NewMirror = defaultMirror

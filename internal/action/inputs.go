@@ -87,10 +87,10 @@ func parseBool(name, v string, def bool) (bool, error) {
 // sidecar, which is also what "all" means here.
 func checkArtifact(a string) error {
 	switch a {
-	case "", "vision", "all":
+	case "", "vision", "mtp", "all":
 		return nil
-	case "vindex", "mtp":
-		return fmt.Errorf("artifact %q is not published by the action; it publishes vision sidecars (artifact: vision)", a)
+	case "vindex":
+		return fmt.Errorf("artifact %q is not published by the action; it publishes vision and MTP sidecars (artifact: vision, mtp or all)", a)
 	}
-	return fmt.Errorf("artifact %q is not one of vision, all", a)
+	return fmt.Errorf("artifact %q is not one of vision, mtp, all", a)
 }

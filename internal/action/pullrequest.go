@@ -17,6 +17,9 @@ type entryPlan struct {
 	Plan    *Plan
 	PlanErr error // the Hub could not be read
 	Refused error // the sidecar's owner is not allowed
+	// Extracts are the entry's extracted sidecars, planned from the
+	// source's index and headers.
+	Extracts []extraction
 }
 
 // pullRequest plans the catalog changes of a pull request. It reads the
@@ -63,6 +66,7 @@ func (r *runner) pullRequest(ctx context.Context) error {
 
 	// No Token: this run reads the Hub anonymously whatever hf-token holds.
 	reader := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: head.Claims()})
+	extractor := r.cfg.NewExtractor(MirrorConfig{Endpoint: r.in.HFEndpoint, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: head.Claims()})
 	var plans []entryPlan
 	var models []string
 	for _, ch := range changes {
@@ -72,7 +76,13 @@ func (r *runner) pullRequest(ctx context.Context) error {
 			plans = append(plans, ep)
 			continue
 		}
-		if ch.New.HasVision() {
+		if ep.Extracts = extractions(ch.New, "all"); len(ep.Extracts) > 0 {
+			if !ch.New.HasVision() || ch.New.ExtractsVision() {
+				models = append(models, ch.ID)
+			}
+			r.runExtractions(ctx, extractor, ch.New, ep.Extracts, true)
+		}
+		if ch.New.HasVision() && !ch.New.ExtractsVision() {
 			models = append(models, ch.ID)
 			if err := ownerCheck(ch.New, r.in.Collection); err != nil {
 				ep.Refused = err

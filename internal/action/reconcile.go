@@ -15,6 +15,10 @@ type entryOutcome struct {
 	Plan   *Plan   // dry run
 	Result *Result // publish
 	Err    error
+	// Extracts are the entry's extracted sidecars (MTP, and vision with
+	// vision_source_tensors); Plan, Result and Err are the whole-repo
+	// vision mirror's.
+	Extracts []extraction
 }
 
 // push reconciles after a push to the default branch and reports back on
@@ -81,7 +85,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 		return fmt.Errorf("the catalog has %d problem(s); nothing was published", len(problems))
 	}
 
-	entries, err := selectEntries(c, model)
+	entries, err := selectEntries(c, model, artifact)
 	if err != nil {
 		return err
 	}
@@ -91,9 +95,18 @@ func (r *runner) reconcile(ctx context.Context) error {
 
 	token := r.in.HFToken
 	m := r.cfg.NewMirror(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: c.Claims()})
+	x := r.cfg.NewExtractor(MirrorConfig{Endpoint: r.in.HFEndpoint, Token: token, Collection: r.in.Collection, Version: r.cfg.Version, Log: r.log(), HubOptions: r.cfg.HubOptions, Claims: c.Claims()})
 	var outcomes []entryOutcome
 	for _, e := range entries {
-		o := entryOutcome{Entry: e}
+		o := entryOutcome{Entry: e, Extracts: extractions(e, artifact)}
+		r.runExtractions(ctx, x, e, o.Extracts, dryRun)
+		if !mirrors(e, artifact) {
+			outcomes = append(outcomes, o)
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
 		if err := ownerCheck(e, r.in.Collection); err != nil {
 			o.Err = err
 		} else if dryRun {
@@ -129,16 +142,25 @@ func (r *runner) reconcile(ctx context.Context) error {
 }
 
 // selectEntries picks the entries a run acts on: the one the model input
-// names, or every entry with a vision sidecar from the repository's own
-// catalog files. The built-in catalog travels inside the binary and is
+// names, or every entry with a vision (or, unless artifact is vision, MTP)
+// sidecar from the repository's own catalog files. The built-in catalog travels inside the binary and is
 // loaded next to every config, but it is not the repository's: its
 // entries are published only when model names one, never by "all", and a
 // file of the same path in the repository changes nothing about that.
-func selectEntries(c *catalog.Catalog, model string) ([]*catalog.Entry, error) {
+func selectEntries(c *catalog.Catalog, model, artifact string) ([]*catalog.Entry, error) {
+	wanted := func(e *catalog.Entry) bool {
+		switch artifact {
+		case "mtp":
+			return e.HasMTP()
+		case "vision":
+			return e.HasVision()
+		}
+		return e.HasVision() || e.HasMTP()
+	}
 	if model == "" || model == "all" {
 		var out []*catalog.Entry
 		for _, e := range c.Entries {
-			if e.HasVision() && !e.Source.Builtin() {
+			if wanted(e) && !e.Source.Builtin() {
 				out = append(out, e)
 			}
 		}
@@ -148,7 +170,10 @@ func selectEntries(c *catalog.Catalog, model string) ([]*catalog.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %q: %w", model, err)
 	}
-	if !e.HasVision() {
+	switch {
+	case artifact == "mtp" && !e.HasMTP():
+		return nil, fmt.Errorf("no MTP sidecar configured for %s; add mtp_source_repo and mtp_sidecar_repo to the catalog entry", e.ID())
+	case !wanted(e):
 		return nil, fmt.Errorf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", e.ID())
 	}
 	return []*catalog.Entry{e}, nil

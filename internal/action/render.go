@@ -56,7 +56,7 @@ func renderPR(v prView) string {
 		writeFooter(&b, v.Version, v.HeadSHA)
 		return b.String()
 	}
-	var added, changed, removed, publish int
+	var added, changed, removed, publish, extracts int
 	var copyBytes int64
 	for _, e := range v.Entries {
 		switch e.Kind {
@@ -67,10 +67,19 @@ func renderPR(v prView) string {
 		case catalog.Removed:
 			removed++
 		}
-		if e.Kind != catalog.Removed && e.Entry.HasVision() && e.Refused == nil {
+		if e.Kind != catalog.Removed && e.Entry.HasVision() && !e.Entry.ExtractsVision() && e.Refused == nil {
 			publish++
 			if e.Plan != nil {
 				copyBytes += e.Plan.CopyBytes
+			}
+		}
+		if e.Kind != catalog.Removed {
+			for _, x := range e.Extracts {
+				publish++
+				extracts++
+				if x.Plan != nil {
+					copyBytes += x.Plan.ReadBytes
+				}
 			}
 		}
 	}
@@ -83,10 +92,14 @@ func renderPR(v prView) string {
 	fmt.Fprintf(&b, "This pull request changes %s: %d added, %d changed, %d removed. ",
 		plural(len(v.Entries), "catalog entry", "catalog entries"), added, changed, removed)
 	if publish > 0 {
+		one, many := "vision sidecar", "vision sidecars"
+		if extracts > 0 {
+			one, many = "sidecar", "sidecars"
+		}
 		fmt.Fprintf(&b, "On merge, %s would be published, copying %s from the source repositories as planned now.\n\n",
-			plural(publish, "vision sidecar", "vision sidecars"), humanBytes(copyBytes))
+			plural(publish, one, many), humanBytes(copyBytes))
 	} else {
-		b.WriteString("No vision sidecar would be published on merge.\n\n")
+		b.WriteString("No sidecar would be published on merge.\n\n")
 	}
 	for _, e := range v.Entries {
 		writeEntryPlan(&b, e)
@@ -188,8 +201,12 @@ func writeEntryPlan(b *strings.Builder, e entryPlan) {
 			b.WriteString("\n\n")
 		}
 	}
-	if !e.Entry.HasVision() {
+	if !e.Entry.HasVision() && len(e.Extracts) == 0 {
 		b.WriteString("vision step: not configured for this entry, nothing to publish.\n\n")
+		return
+	}
+	writeExtractions(b, e.Extracts)
+	if !e.Entry.HasVision() || e.Entry.ExtractsVision() {
 		return
 	}
 	en := e.Entry
@@ -331,10 +348,32 @@ func renderRunSummary(v runView) string {
 	}
 	b.WriteString("| entry | sidecar | outcome | commit | copied | pruned | moved |\n| --- | --- | --- | --- | ---: | ---: | ---: |\n")
 	var failed []entryOutcome
+	var extracted []entryOutcome
 	for _, o := range v.Outcomes {
 		e := o.Entry
 		row := func(outcome, commit string, copied, pruned int, moved int64) {
 			fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %d | %d | %s |\n", mdSafe(e.ID()), mdSafe(e.VisionSidecarRepo), outcome, commit, copied, pruned, humanBytes(moved))
+		}
+		for _, x := range o.Extracts {
+			outcome, commit, files, pruned, moved := "", "", 0, 0, int64(0)
+			switch {
+			case x.Err != nil:
+				outcome = "❌ failed"
+			case x.Result != nil && x.Result.UpToDate:
+				outcome = "✅ up to date (extracted)"
+			case x.Result != nil:
+				outcome, commit = "✅ published (extracted)", code(shortSHA(x.Result.Commit))
+				files, pruned, moved = len(x.Result.Plan.Files), len(x.Result.Pruned), x.Result.BytesWritten
+			case x.Plan != nil:
+				outcome, files, moved = fmt.Sprintf("would read %s", humanBytes(x.Plan.ReadBytes+x.Plan.HeaderBytes)), len(x.Plan.Files), x.Plan.SelectedBytes
+			}
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s %s | %s | %d | %d | %s |\n", mdSafe(e.ID()), mdSafe(x.Sidecar), x.Artifact, outcome, commit, files, pruned, humanBytes(moved))
+		}
+		if len(o.Extracts) > 0 {
+			extracted = append(extracted, o)
+		}
+		if !mirrors(e, "all") {
+			continue
 		}
 		switch {
 		case o.Err != nil:
@@ -360,11 +399,31 @@ func renderRunSummary(v runView) string {
 	for _, o := range failed {
 		fmt.Fprintf(&b, "- `%s`: %s\n", mdSafe(o.Entry.ID()), mdSafe(o.Err.Error()))
 	}
-	if len(failed) > 0 {
+	for _, o := range extracted {
+		for _, x := range o.Extracts {
+			if x.Err != nil {
+				fmt.Fprintf(&b, "- `%s` (%s): %s\n", mdSafe(o.Entry.ID()), x.Artifact, mdSafe(x.Err.Error()))
+			}
+		}
+	}
+	for _, o := range extracted {
+		fmt.Fprintf(&b, "\n#### `%s`\n\n", mdSafe(o.Entry.ID()))
+		writeExtractions(&b, o.Extracts)
+	}
+	if len(failed) > 0 || extractsFailed(v.Outcomes) {
 		b.WriteString("\nA failed entry is left as it was; the next run (or a workflow_dispatch republish) tries it again.\n\n")
 	}
 	fmt.Fprintf(&b, "<sub>skulk-weights %s</sub>\n", mdSafe(v.Version))
 	return b.String()
+}
+
+func extractsFailed(os []entryOutcome) bool {
+	for _, o := range os {
+		if extractFailed(o.Extracts) {
+			return true
+		}
+	}
+	return false
 }
 
 // needsWork reports whether a dry-run plan would change the sidecar.
@@ -392,6 +451,9 @@ type entryJSON struct {
 	// plan found them ("" when not read).
 	SourceAccess  string `json:"source_access,omitempty"`
 	SidecarAccess string `json:"sidecar_access,omitempty"`
+	// Extracts are the entry's extracted sidecars (MTP, and vision with
+	// vision_source_tensors), with their plans and results.
+	Extracts []extractJSON `json:"extracts,omitempty"`
 }
 
 type resultJSON struct {
@@ -459,7 +521,15 @@ func prResult(v prView) resultJSON {
 	out := resultJSON{Event: "pull_request", PullRequest: v.Number, DryRun: true, Valid: len(v.Problems) == 0, Sources: sourcesJSON(v.Sources), Entries: []entryJSON{}}
 	for _, e := range v.Entries {
 		j := entryJSON{ID: e.ID, Change: e.Kind.String(), SidecarRepo: e.Entry.VisionSidecarRepo}
+		if e.Kind != catalog.Removed {
+			j.Extracts = extractsJSON(e.Extracts)
+		}
 		switch {
+		case e.Kind != catalog.Removed && len(e.Extracts) > 0 && (!e.Entry.HasVision() || e.Entry.ExtractsVision()):
+			j.Status = "extracted"
+			if extractFailed(e.Extracts) {
+				j.Status = "failed"
+			}
 		case e.Kind == catalog.Removed:
 			j.Status = "removed"
 		case !e.Entry.HasVision():
@@ -482,8 +552,13 @@ func prResult(v prView) resultJSON {
 func runResult(v runView) resultJSON {
 	out := resultJSON{Event: v.Event, DryRun: v.DryRun, Valid: true, Entries: []entryJSON{}}
 	for _, o := range v.Outcomes {
-		j := entryJSON{ID: o.Entry.ID(), SidecarRepo: o.Entry.VisionSidecarRepo}
+		j := entryJSON{ID: o.Entry.ID(), SidecarRepo: o.Entry.VisionSidecarRepo, Extracts: extractsJSON(o.Extracts)}
 		switch {
+		case o.Plan == nil && o.Result == nil && o.Err == nil:
+			j.Status = "extracted"
+			if extractFailed(o.Extracts) {
+				j.Status = "failed"
+			}
 		case o.Err != nil:
 			j.Status, j.Error = "failed", o.Err.Error()
 		case o.Plan != nil:

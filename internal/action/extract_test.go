@@ -1,0 +1,112 @@
+package action
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
+)
+
+// upstreamEntry is an entry whose sidecars are both cut out of the full
+// checkpoint moonshotai/Kimi-K2.5.
+const upstreamEntry = `- key: kimi-upstream-full-q4-k
+  source_model: moonshotai/Kimi-K2.5
+  quant: q4k
+  tier: moe
+  slices: [full]
+  output_name: acme-kimi-upstream.vindex
+  hf_repo: AcmeAI/kimi-upstream-vindex
+  mtp_source_repo: moonshotai/Kimi-K2.5
+  mtp_sidecar_repo: AcmeAI/kimi-k2-5-mtp
+  vision_source_repo: moonshotai/Kimi-K2.5
+  vision_sidecar_repo: AcmeAI/kimi-k2-5-upstream-vision
+  vision_source_tensors: [vision_tower., mm_projector.]
+`
+
+func (h *harness) seedUpstream() {
+	h.t.Helper()
+	files, err := upstream.Files(upstream.Layout{Shards: 8, LanguageBytes: 32 << 10, VisionBytes: 64 << 10, MTP: true, Seed: 3})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var seed []devhub.SeedFile
+	for _, f := range files {
+		seed = append(seed, devhub.SeedFile{Path: f.Path, Content: f.Content})
+	}
+	if err := h.hub.CreateRepo("moonshotai/Kimi-K2.5", devhub.RepoOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.hub.CommitFiles("moonshotai/Kimi-K2.5", "main", "seed", seed, nil); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestExtractionPlannedAndPublished: the action treats the MTP sidecar and
+// an extracted vision sidecar like the mirror: planned in the pull request
+// without writing, published on merge, a no-op the second time.
+func TestExtractionPlannedAndPublished(t *testing.T) {
+	h := newHarness(t)
+	h.seedUpstream()
+	h.writeFile("catalogs/acme.yaml", headCatalog+upstreamEntry)
+	h.env["INPUT_ARTIFACT"] = "all"
+
+	out := h.run("pull_request", "pull_request.json")
+	if out.err != nil {
+		t.Fatalf("run failed: %v\n%s", out.err, out.log)
+	}
+	if w := h.hubWrites(); len(w) > 0 {
+		t.Errorf("a pull_request run wrote to the Hub: %v", w)
+	}
+	for _, want := range []string{
+		"**mtp sidecar** `hf://AcmeAI/kimi-k2-5-mtp`, cut out of the checkpoint by ranged reads, every tensor converted to BF16",
+		"| tensors | 4 + 2 scales consumed, ",
+		"**vision sidecar** `hf://AcmeAI/kimi-k2-5-upstream-vision`",
+		"| shards read | 2 of 8 ",
+		"| output | `model.safetensors`, ",
+	} {
+		if !strings.Contains(out.summary, want) {
+			t.Errorf("plan summary lacks %q:\n%s", want, out.summary)
+		}
+	}
+	if !strings.Contains(out.outputs["models"], "acme/kimi-upstream-full-q4-k") {
+		t.Errorf("models output %s", out.outputs["models"])
+	}
+
+	out = h.run("push", "push.json")
+	if out.err != nil {
+		t.Fatalf("push failed: %v\n%s", out.err, out.log)
+	}
+	for _, repo := range []string{"AcmeAI/kimi-k2-5-mtp", "AcmeAI/kimi-k2-5-upstream-vision"} {
+		if h.hub.Stats().Commits[repo] != 2 {
+			t.Errorf("%s: %d commits, want its first and ours", repo, h.hub.Stats().Commits[repo])
+		}
+	}
+	var res resultJSON
+	decodeJSON(t, out.outputs["result"], &res)
+	found := false
+	for _, e := range res.Entries {
+		if e.ID != "acme/kimi-upstream-full-q4-k" {
+			continue
+		}
+		found = true
+		if e.Status != "extracted" || len(e.Extracts) != 2 || e.Extracts[0].Artifact != "mtp" || e.Extracts[0].Status != "published" || e.Extracts[1].Status != "published" {
+			t.Errorf("result entry %+v", e)
+		}
+	}
+	if !found || !strings.Contains(out.summary, "mtp ✅ published (extracted)") {
+		t.Errorf("summary:\n%s\nresult %+v", out.summary, res)
+	}
+
+	read := h.hub.Stats().FileBytesServed["moonshotai/Kimi-K2.5"]
+	out = h.run("push", "push.json")
+	if out.err != nil {
+		t.Fatalf("second push failed: %v\n%s", out.err, out.log)
+	}
+	if n := h.hub.Stats().FileBytesServed["moonshotai/Kimi-K2.5"] - read; n != 0 {
+		t.Errorf("the second merge read %d bytes of the checkpoint", n)
+	}
+	if !strings.Contains(out.summary, "mtp ✅ up to date (extracted)") || !strings.Contains(out.summary, "vision ✅ up to date (extracted)") {
+		t.Errorf("summary:\n%s", out.summary)
+	}
+}
