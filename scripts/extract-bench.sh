@@ -5,7 +5,9 @@
 #      1 GiB of vision tensors in the last two (internal/upstream);
 #   2. curl just the selected tensors' byte ranges, once (the floor: the
 #      bytes the sidecar needs, read once, nothing uploaded);
-#   3. publish the vision sidecar (two passes: hash, then upload) and, into a
+#   3. a plain `skulk-weights upload` of the same output file (the upload
+#      floor; curl + upload is the baseline the publishes are compared to);
+#   4. publish the vision sidecar (two passes: hash, then upload) and, into a
 #      second sidecar, with --scratch (one pass, spooled to disk), each under
 #      /usr/bin/time -v for peak RSS; bytes read come from the hub's
 #      per-repo counter.
@@ -93,6 +95,14 @@ r0=$(read_bytes); t0=$(now)
 one_t=$(echo "$(now) - $t0" | bc -l); one_read=$(( $(read_bytes) - r0 ))
 one_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/one.err")
 
+echo "== plain upload of the same output file (the upload floor)"
+curl -sfL -o "$work/out.safetensors" "$url/FoxlightAI/bench-vision/resolve/main/model.safetensors"
+t0=$(now)
+"$bin" upload FoxlightAI/plain-upload "$work/out.safetensors" >/dev/null 2>&1
+up_t=$(echo "$(now) - $t0" | bc -l)
+rm -f "$work/out.safetensors"
+[ -z "$(ls -A "$work/scratch")" ] || { echo "--scratch left files behind"; ls -R "$work/scratch"; exit 1; }
+
 echo "== republish (no-op)"
 r0=$(read_bytes)
 "$bin" publish --manifest "$work/cat.yaml" --model bench --artifact vision --json >"$work/noop.json" 2>/dev/null
@@ -105,7 +115,8 @@ cat <<OUT
 
 checkpoint:                        $1 bytes in $6 shards; selected $3 bytes in $5 shards ($2 bytes touched)
 curl of the selected ranges, once: $(printf %.2f "$curl_t") s
-publish, two passes:               $(printf %.2f "$two_t") s  ($(echo "$two_t / $curl_t" | bc -l | cut -c1-4)x curl)  read $two_read bytes ($(echo "$two_read / $3" | bc -l | cut -c1-5)x selected; headers $4)  peak RSS $((two_rss / 1024)) MiB
-publish --scratch, one pass:       $(printf %.2f "$one_t") s  ($(echo "$one_t / $curl_t" | bc -l | cut -c1-4)x curl)  read $one_read bytes ($(echo "$one_read / $3" | bc -l | cut -c1-5)x selected)  peak RSS $((one_rss / 1024)) MiB
+plain upload of the 1 GiB output:  $(printf %.2f "$up_t") s  (curl + upload: $(printf %.2f "$(echo "$curl_t + $up_t" | bc -l)") s)
+publish, two passes:               $(printf %.2f "$two_t") s  ($(echo "$two_t / ($curl_t + $up_t)" | bc -l | cut -c1-4)x curl + upload)  read $two_read bytes ($(echo "$two_read / $3" | bc -l | cut -c1-5)x selected; headers $4)  peak RSS $((two_rss / 1024)) MiB
+publish --scratch, one pass:       $(printf %.2f "$one_t") s  ($(echo "$one_t / ($curl_t + $up_t)" | bc -l | cut -c1-4)x curl + upload)  read $one_read bytes ($(echo "$one_read / $3" | bc -l | cut -c1-5)x selected)  peak RSS $((one_rss / 1024)) MiB
 no-op republish:                   read $noop_read bytes
 OUT

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -158,6 +160,8 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer r.prog.Close()
+	// Spooled files are scratch: gone after the run, whatever its outcome.
+	defer r.removeSpooled()
 	r.prog.Logf("pinned %s@%s to %s", opts.SourceRepo, opts.SourceRevision, r.src.SHA)
 	lic, fallback := findLicense(ctx, &opts, r)
 
@@ -463,4 +467,17 @@ func (r *run) verify(ctx context.Context, commit string, pruned []string) error 
 
 func lfsPointer(sha string, size int64) []byte {
 	return []byte(fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", sha, size))
+}
+
+// removeSpooled deletes the files the hash pass spooled to the scratch
+// directory, and the run's directory there when it is left empty.
+func (r *run) removeSpooled() {
+	dir := ""
+	for _, name := range r.spooled {
+		os.Remove(name)
+		dir = filepath.Dir(name)
+	}
+	if dir != "" {
+		os.Remove(dir) // only succeeds when empty
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -340,5 +341,23 @@ func TestSidecarMovesBeforeCommit(t *testing.T) {
 	}
 	if res.BytesRead > 2*res.Plan.SelectedBytes+res.Plan.HeaderBytes+200 {
 		t.Errorf("the re-plan read the source again: %d bytes", res.BytesRead)
+	}
+}
+
+// TestScratchReadsOnceAndCleansUp: with a scratch directory the source is
+// read once, and nothing is left in the directory afterwards.
+func TestScratchReadsOnceAndCleansUp(t *testing.T) {
+	e := setup(t)
+	e.seed(srcRepo, kimi("v1"), "upload")
+	o := e.visionOpts()
+	o.Scratch = t.TempDir()
+	res := e.publish(o)
+	cfg := int64(len(kimi("v1").small["config.json"]) + len(kimi("v1").small["preprocessor_config.json"]))
+	if res.BytesRead != res.Plan.SelectedBytes+res.Plan.HeaderBytes+cfg {
+		t.Errorf("read %d bytes, want once %d selected + %d headers + %d configs", res.BytesRead, res.Plan.SelectedBytes, res.Plan.HeaderBytes, cfg)
+	}
+	left, _ := os.ReadDir(o.Scratch)
+	if len(left) != 0 {
+		t.Errorf("scratch holds %v after the run", left)
 	}
 }
