@@ -110,3 +110,26 @@ func TestExtractionPlannedAndPublished(t *testing.T) {
 		t.Errorf("summary:\n%s", out.summary)
 	}
 }
+
+// TestScheduleDryRunSkipsCurrentExtractions: a dry run lists an entry whose
+// extracted sidecars are up to date nowhere in models.
+func TestScheduleDryRunSkipsCurrentExtractions(t *testing.T) {
+	h := newHarness(t)
+	h.seedUpstream()
+	h.writeFile("catalogs/acme.yaml", "models:\n"+upstreamEntry)
+	h.env["INPUT_ARTIFACT"] = "all"
+	h.env["INPUT_DRY-RUN"] = "true"
+	out := h.run("schedule", "schedule.json")
+	if out.err != nil || !strings.Contains(out.outputs["models"], "acme/kimi-upstream-full-q4-k") {
+		t.Fatalf("first dry run: %v, models %s\n%s", out.err, out.outputs["models"], out.log)
+	}
+	h.env["INPUT_DRY-RUN"] = "false"
+	if out = h.run("schedule", "schedule.json"); out.err != nil {
+		t.Fatalf("publish: %v\n%s", out.err, out.log)
+	}
+	h.env["INPUT_DRY-RUN"] = "true"
+	out = h.run("schedule", "schedule.json")
+	if out.err != nil || strings.Contains(out.outputs["models"], "kimi-upstream") {
+		t.Errorf("dry run after the publish: %v, models %s", out.err, out.outputs["models"])
+	}
+}

@@ -364,6 +364,8 @@ func renderRunSummary(v runView) string {
 			case x.Result != nil:
 				outcome, commit = "✅ published (extracted)", code(shortSHA(x.Result.Commit))
 				files, pruned, moved = len(x.Result.Plan.Files), len(x.Result.Pruned), x.Result.BytesWritten
+			case x.Plan != nil && x.Plan.UpToDate:
+				outcome = "✅ up to date (extracted)"
 			case x.Plan != nil:
 				outcome, files, moved = fmt.Sprintf("would read %s", humanBytes(x.Plan.ReadBytes+x.Plan.HeaderBytes)), len(x.Plan.Files), x.Plan.SelectedBytes
 			}
@@ -415,6 +417,17 @@ func renderRunSummary(v runView) string {
 	}
 	fmt.Fprintf(&b, "<sub>skulk-weights %s</sub>\n", mdSafe(v.Version))
 	return b.String()
+}
+
+// extractsCurrent reports whether every extraction was planned and is
+// already up to date (true for none).
+func extractsCurrent(xs []extraction) bool {
+	for _, x := range xs {
+		if x.Err != nil || x.Plan == nil || !x.Plan.UpToDate {
+			return false
+		}
+	}
+	return true
 }
 
 func extractsFailed(os []entryOutcome) bool {
@@ -588,7 +601,7 @@ func runResult(v runView) resultJSON {
 func actedOn(v runView) []string {
 	out := []string{}
 	for _, o := range v.Outcomes {
-		if v.DryRun && o.Err == nil && o.Plan != nil && !needsWork(o.Plan) {
+		if v.DryRun && extractsCurrent(o.Extracts) && (!mirrors(o.Entry, "all") || (o.Err == nil && o.Plan != nil && !needsWork(o.Plan))) {
 			continue
 		}
 		out = append(out, o.Entry.ID())

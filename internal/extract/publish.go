@@ -155,6 +155,10 @@ type Plan struct {
 	ReadBytes int64 `json:"read_bytes"`
 	// Files are the output weight files and their sizes.
 	Files []FileOut `json:"files"`
+	// UpToDate says, in a plan made by MakePlan, that the sidecar already
+	// holds this extraction of unchanged source files: a publish would read
+	// and commit nothing.
+	UpToDate bool `json:"up_to_date,omitempty"`
 }
 
 // FileOut is one file a sidecar gets.
@@ -300,10 +304,16 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	defer r.prog.Close()
+	current := false
+	if st, err := readSidecar(ctx, &opts); err == nil {
+		current = upToDate(&opts, r.src, st)
+	}
 	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
-	return r.plan(), nil
+	p := r.plan()
+	p.UpToDate = current
+	return p, nil
 }
 
 // hashPass produces every output file once, hashing it (and spooling it
