@@ -25,7 +25,7 @@ const (
 func extractOptions(e *catalog.Entry, kind string, client *hub.Client, opts *publishOptions, env Env, progressW io.Writer) (extract.Options, error) {
 	o := extract.Options{Entry: e,
 		Source: client, Dest: client, TargetModel: e.SourceModel, CatalogKey: e.ID(),
-		Jobs: opts.Jobs, Scratch: opts.Scratch, Progress: progressW, Terminal: isTerminal(env.Stderr), ToolVersion: version,
+		Jobs: opts.Jobs, MaxBytes: int64(opts.MaxBytes), Scratch: opts.Scratch, Progress: progressW, Terminal: isTerminal(env.Stderr), ToolVersion: version,
 	}
 	switch kind {
 	case extract.KindMTP:

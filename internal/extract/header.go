@@ -36,6 +36,12 @@ func (t *Tensor) Params() int64 {
 	return n
 }
 
+// MaxHeaderRead bounds the header of one shard that an extraction holds
+// in memory (the format allows 100 MB; a shard of DeepSeek-V3 or Kimi K2.5,
+// about a thousand tensors, has a header of a few hundred KiB), so reading
+// the headers of --jobs shards at once stays well under the memory target.
+const MaxHeaderRead = 16 << 20
+
 // headerLength reads the 8-byte little-endian length prefix of a
 // safetensors file of fileSize bytes and checks it against the file and the
 // reference implementation's limit.
@@ -49,6 +55,8 @@ func headerLength(prefix []byte, fileSize int64, shard string) (int64, error) {
 		return 0, invalidf("%s: header length is 0", shard)
 	case n > safetensors.MaxHeaderSize:
 		return 0, invalidf("%s: header length %d is over the %d-byte limit of the safetensors format", shard, n, safetensors.MaxHeaderSize)
+	case n > MaxHeaderRead:
+		return 0, invalidf("%s: header length %d is over the %d bytes an extraction reads; real checkpoints' shard headers are a few hundred KiB", shard, n, MaxHeaderRead)
 	case n > uint64(fileSize-8):
 		return 0, invalidf("%s: header length %d runs past the end of the %d-byte file", shard, n, fileSize)
 	}

@@ -80,6 +80,7 @@ func TestParseHeaderRefuses(t *testing.T) {
 		{200_000_000, 300_000_000, "over the 100000000-byte limit"},
 		{1 << 62, 100, "over the"},
 		{93, 100, "runs past the end"},
+		{20 << 20, 30 << 20, "over the 16777216 bytes an extraction reads"},
 	} {
 		p := make([]byte, 8)
 		binary.LittleEndian.PutUint64(p, tc.n)

@@ -42,8 +42,12 @@ type Options struct {
 	Configs []string
 	// TargetModel and CatalogKey go into the card.
 	TargetModel, CatalogKey string
-	// Jobs bounds the concurrent header reads (default 4).
+	// Jobs bounds the concurrent header reads and the multipart parts in
+	// flight (default 4).
 	Jobs int
+	// MaxBytes refuses a selection of more tensor bytes than this (default
+	// DefaultMaxBytes), before any tensor byte is read.
+	MaxBytes int64
 	// Scratch, when set, is a directory the output is spooled to in the
 	// first pass, so the source is read once instead of twice.
 	Scratch string
@@ -81,9 +85,24 @@ func (o *Options) refuseCollision() error {
 	return nil
 }
 
+// DefaultMaxBytes is the default bound on the selected bytes (50 GB, as
+// the mirror's --max-bytes).
+const DefaultMaxBytes = 50_000_000_000
+
+// MaxTensors bounds the tensors of a selection: the card lists each one
+// (about 250 bytes), and the largest real selections are a few thousand
+// (DeepSeek-V3's MTP layer with its scales: about 1,700).
+const MaxTensors = 100_000
+
+// ErrTooLarge is matched when a selection is over MaxBytes or MaxTensors.
+var ErrTooLarge = errors.New("selection too large")
+
 func (o *Options) defaults() {
 	if o.Jobs <= 0 {
 		o.Jobs = 4
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.MaxShardSize <= 0 {
 		o.MaxShardSize = DefaultMaxShardSize
@@ -249,8 +268,15 @@ func (r *run) load(ctx context.Context) error {
 		return err
 	}
 	r.resolved = resolved
+	if len(names) > MaxTensors {
+		return fmt.Errorf("refusing to extract from %s@%s: %w: %d tensors selected, at most %d; nothing was written", r.src.Repo, short(r.src.SHA), ErrTooLarge, len(names), MaxTensors)
+	}
 	if err := locate(ctx, r.rd, r.src, wm, known, names, r.opts.Jobs); err != nil {
 		return r.refuse(err)
+	}
+	if r.src.SelectedBytes > r.opts.MaxBytes {
+		return fmt.Errorf("refusing to extract from %s@%s: %w: the selection holds %s of tensors, over the %s limit (--max-bytes); nothing was written",
+			r.src.Repo, short(r.src.SHA), ErrTooLarge, humanBytes(r.src.SelectedBytes), humanBytes(r.opts.MaxBytes))
 	}
 	meta := map[string]string{
 		"format":                 "pt",

@@ -361,3 +361,23 @@ func TestScratchReadsOnceAndCleansUp(t *testing.T) {
 		t.Errorf("scratch holds %v after the run", left)
 	}
 }
+
+// TestSelectionOverMaxBytes: a selection larger than the bound is refused
+// after the headers, before any tensor byte is read or anything written.
+func TestSelectionOverMaxBytes(t *testing.T) {
+	e := setup(t)
+	e.seed(srcRepo, kimi("v1"), "upload")
+	o := e.visionOpts()
+	o.MaxBytes = 10_000
+	before := e.h.Stats().FileBytesServed[srcRepo]
+	_, err := extract.Publish(t0(), o)
+	if !errors.Is(err, extract.ErrTooLarge) || !strings.Contains(err.Error(), "over the 9.8 KiB limit (--max-bytes)") {
+		t.Fatalf("got %v", err)
+	}
+	if read := e.h.Stats().FileBytesServed[srcRepo] - before; read > 40_000 {
+		t.Errorf("read %d bytes before refusing", read)
+	}
+	if _, err := e.h.Head(dstRepo, "main"); err == nil {
+		t.Error("the sidecar was created")
+	}
+}
