@@ -147,7 +147,7 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 		fmt.Fprintf(&b, " (%s)", escape(x.Resolved))
 	}
 	if x.Converted {
-		fmt.Fprintf(&b, ", every one converted to BF16 (quantized weights dequantized with their %d block scales, as the model's reference code computes them). ", scales)
+		fmt.Fprintf(&b, ", every one converted to BF16 (quantized weights dequantized with %d block-scale tensors, as the model's reference code computes them). ", scales)
 	} else {
 		b.WriteString(", names, dtypes, shapes and data bytes unchanged. ")
 	}

@@ -354,3 +354,36 @@ func TestStats(t *testing.T) {
 		t.Errorf("received %d bytes after a 2500-byte upload", before.BytesReceived)
 	}
 }
+
+// TestRangeThroughRedirectCountedPerRepo: a ranged read of an LFS file
+// follows the resolve redirect to storage and gets exactly its bytes (206);
+// the file bytes served are counted for that repo, not for others, and a
+// storage URL whose repo was tampered with is refused.
+func TestRangeThroughRedirectCountedPerRepo(t *testing.T) {
+	e := setup(t)
+	e.createRepo("m", nil)
+	data := randBytes(5000, 7)
+	e.upload("alice/m", data)
+	e.wantStatus(e.commit("alice/m", tokWrite, header("w", ""), lfsOp("w.bin", data)), 200, "")
+	before := e.hub.Stats()
+	r := e.do("GET", "/alice/m/resolve/main/w.bin", "", nil, "Range", "bytes=1000-1999")
+	e.wantStatus(r, http.StatusFound, "")
+	loc := r.Header.Get("Location")
+	r = e.do("GET", loc, "", nil, "Range", "bytes=1000-1999")
+	e.wantStatus(r, http.StatusPartialContent, "")
+	if !bytes.Equal(r.body, data[1000:2000]) || r.Header.Get("Content-Range") != "bytes 1000-1999/5000" {
+		t.Fatalf("ranged read: %d bytes, Content-Range %q", len(r.body), r.Header.Get("Content-Range"))
+	}
+	after := e.hub.Stats()
+	if n := after.FileBytesServed["alice/m"] - before.FileBytesServed["alice/m"]; n != 1000 {
+		t.Errorf("file bytes served for alice/m: %d, want 1000", n)
+	}
+	if len(after.FileBytesServed) != 1 {
+		t.Errorf("counted for other repos: %v", after.FileBytesServed)
+	}
+	forged := strings.Replace(loc, "repo=alice%2Fm", "repo=bob%2Fm", 1)
+	if forged == loc {
+		t.Fatalf("storage URL %q names no repo", loc)
+	}
+	e.wantStatus(e.do("GET", forged, "", nil), http.StatusForbidden, "")
+}
