@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -239,4 +238,3 @@ func extractFailed(xs []extraction) bool {
 	return false
 }
 
-var _ = errors.New

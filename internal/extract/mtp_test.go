@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -256,5 +254,3 @@ func TestNoMTP(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = strings.Contains
