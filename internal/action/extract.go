@@ -237,4 +237,3 @@ func extractFailed(xs []extraction) bool {
 	}
 	return false
 }
-

@@ -253,4 +253,3 @@ func TestNoMTP(t *testing.T) {
 		t.Error("the sidecar repo was created")
 	}
 }
-

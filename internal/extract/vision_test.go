@@ -178,7 +178,6 @@ func (e *env) has(repo, path string) bool {
 	return false
 }
 
-
 // TestRefusals: a checkpoint that lies, or a selection that cannot apply,
 // stops the run before anything is written.
 func TestRefusals(t *testing.T) {
