@@ -26,7 +26,8 @@ src=third-party/kimi-upstream
 
 echo "== seeding $SHARDS shards of ~1 GiB, 1 GiB of vision tensors in the last two ($src)"
 t0=$(now)
-"$work/benchseed" -endpoint "$url" -token "$tok" -repo "$src" -upstream -files "$SHARDS" -size $((1 << 30)) -vision $((1 << 30)) >/dev/null 2>"$work/seed.err"
+go build -o "$work/upstreamseed" ./scripts/upstreamseed
+"$work/upstreamseed" -endpoint "$url" -token "$tok" -repo "$src" -shards "$SHARDS" -size $((1 << 30)) -vision $((1 << 30)) >/dev/null 2>"$work/seed.err"
 echo "   seeded in $(echo "$(now) - $t0" | bc -l | cut -c1-6) s"
 
 cat >"$work/cat.yaml" <<YAML

@@ -17,100 +17,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
-	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
 )
-
-// seedUpstream uploads a generated checkpoint file by file, each streamed
-// twice from its generator (hash, then upload), and commits it.
-func seedUpstream(endpoint, token, repo string, l upstream.Layout) error {
-	ctx := context.Background()
-	c := hub.New(endpoint, token)
-	if err := c.CreateRepo(ctx, repo, false); err != nil && !errors.Is(err, hub.ErrConflict) {
-		return err
-	}
-	files, err := upstream.Files(l)
-	if err != nil {
-		return err
-	}
-	var ops []hub.CommitOp
-	for i, f := range files {
-		if f.Size < 1<<20 {
-			b, err := io.ReadAll(f.Content)
-			if err != nil {
-				return err
-			}
-			ops = append(ops, hub.CommitOp{Kind: "file", Path: f.Path, Content: b})
-			continue
-		}
-		open := func() (io.ReadSeeker, error) {
-			fs, err := upstream.Files(l)
-			if err != nil {
-				return nil, err
-			}
-			return fs[i].Content.(io.ReadSeeker), nil
-		}
-		oid, err := uploadLFS(ctx, c, repo, f.Size, open)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Path, err)
-		}
-		fmt.Fprintf(os.Stderr, "seeded %s (%d bytes)\n", f.Path, f.Size)
-		ops = append(ops, hub.CommitOp{Kind: "lfsFile", Path: f.Path, OID: oid, Size: f.Size})
-	}
-	info, err := c.Commit(ctx, repo, "main", hub.CommitRequest{Summary: "seed upstream checkpoint", Ops: ops})
-	if err != nil {
-		return err
-	}
-	fmt.Println(info.OID)
-	return nil
-}
-
-func uploadLFS(ctx context.Context, c *hub.Client, repo string, size int64, open func() (io.ReadSeeker, error)) (string, error) {
-	g, err := open()
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, g); err != nil {
-		return "", err
-	}
-	oid := hex.EncodeToString(h.Sum(nil))
-	objs, err := c.LFSBatch(ctx, repo, "main", []hub.LFSObject{{OID: oid, Size: size}})
-	if err != nil {
-		return "", err
-	}
-	obj := &objs[0]
-	if !obj.NeedsUpload() {
-		return oid, nil
-	}
-	parts, multi, err := obj.Multipart()
-	if err != nil {
-		return "", err
-	}
-	if !multi {
-		return oid, c.UploadBasic(ctx, obj.Actions.Upload, size, func(context.Context) (io.ReadCloser, error) {
-			g, err := open()
-			return io.NopCloser(g), err
-		})
-	}
-	var etags []string
-	for _, p := range parts {
-		etag, err := c.UploadPart(ctx, p, func(context.Context) (io.ReadCloser, error) {
-			g, err := open()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := g.Seek(p.Offset, io.SeekStart); err != nil {
-				return nil, err
-			}
-			return io.NopCloser(io.LimitReader(g, p.Size)), nil
-		})
-		if err != nil {
-			return "", err
-		}
-		etags = append(etags, etag)
-	}
-	return oid, c.CompleteMultipart(ctx, obj.Actions.Upload, oid, etags)
-}
 
 func main() {
 	endpoint := flag.String("endpoint", "", "hub URL")
@@ -119,16 +26,8 @@ func main() {
 	files := flag.Int("files", 4, "number of safetensors files")
 	size := flag.Int64("size", 256<<20, "size of each file in bytes")
 	prefix := flag.String("prefix", "model", "file name prefix")
-	up := flag.Bool("upstream", false, "seed a full upstream checkpoint (internal/upstream) instead: -files shards, -size bytes of language tensors each, -vision bytes of vision tensors")
-	vision := flag.Int64("vision", 1<<30, "with -upstream: bytes of vision tensors, in the last two shards")
 	flag.Parse()
-	var err error
-	if *up {
-		err = seedUpstream(*endpoint, *token, *repo, upstream.Layout{Shards: *files, LanguageBytes: *size, VisionBytes: *vision, MTP: true, Seed: 1})
-	} else {
-		err = run(*endpoint, *token, *repo, *prefix, *files, *size)
-	}
-	if err != nil {
+	if err := run(*endpoint, *token, *repo, *prefix, *files, *size); err != nil {
 		fmt.Fprintln(os.Stderr, "benchseed:", err)
 		os.Exit(1)
 	}
