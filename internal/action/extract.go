@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -80,6 +81,11 @@ func (r *runner) runExtractions(ctx context.Context, x Extractor, e *catalog.Ent
 			}
 		}
 		switch {
+		case xe.Err != nil && dryRun && unreadable(xe.Err):
+			// A plan reads without a token: a private or gated source
+			// cannot be read here, which the publish (with the token)
+			// checks. A finding, not a failure, as for the mirror.
+			r.entryWarning(e, fieldOf(xe.Artifact), xe.Err)
 		case xe.Err != nil:
 			r.entryError(e, fieldOf(xe.Artifact), xe.Err)
 		case xe.Result != nil && xe.Result.UpToDate:
@@ -91,6 +97,13 @@ func (r *runner) runExtractions(ctx context.Context, x Extractor, e *catalog.Ent
 			return
 		}
 	}
+}
+
+// unreadable reports whether err says the source could not be read by a
+// reader without a token (private, gated, or missing: the Hub answers
+// alike).
+func unreadable(err error) bool {
+	return errors.Is(err, hub.ErrRepoNotFound) || errors.Is(err, hub.ErrGated) || errors.Is(err, hub.ErrUnauthorized)
 }
 
 // sidecarOwnerCheck is ownerCheck for any sidecar field of e.
@@ -109,6 +122,10 @@ func writeExtractions(b *strings.Builder, xs []extraction) {
 			b.WriteString(", every tensor converted to BF16")
 		}
 		b.WriteString(":\n\n")
+		if x.Err != nil && x.Result == nil && unreadable(x.Err) {
+			fmt.Fprintf(b, "**Finding: the checkpoint cannot be read without a token,** and this plan never sends one: %s. On merge the publish reads it with the token, and creates the sidecar at least as restricted as the source.\n\n", mdSafe(x.Err.Error()))
+			continue
+		}
 		if x.Err != nil {
 			fmt.Fprintf(b, "**Failed:** %s\n\n", mdSafe(x.Err.Error()))
 			continue

@@ -133,3 +133,29 @@ func TestScheduleDryRunSkipsCurrentExtractions(t *testing.T) {
 		t.Errorf("dry run after the publish: %v, models %s", out.err, out.outputs["models"])
 	}
 }
+
+// TestExtractionPlanOfGatedSourceIsAFinding: the plan reads without a
+// token, so a gated checkpoint's index cannot be read; that is a warning at
+// the entry, not a failed check, and nothing is written.
+func TestExtractionPlanOfGatedSourceIsAFinding(t *testing.T) {
+	h := newHarness(t)
+	h.seedUpstream()
+	if err := h.hub.SetRepoAccess("moonshotai/Kimi-K2.5", false, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	h.writeFile("catalogs/acme.yaml", headCatalog+upstreamEntry)
+	h.env["INPUT_ARTIFACT"] = "all"
+	out := h.run("pull_request", "pull_request.json")
+	if out.err != nil {
+		t.Fatalf("run failed: %v\n%s", out.err, out.log)
+	}
+	if w := h.hubWrites(); len(w) > 0 {
+		t.Errorf("wrote to the Hub: %v", w)
+	}
+	if ws := annotations(out.log, "warning"); !strings.Contains(strings.Join(ws, "\n"), "Kimi-K2.5") {
+		t.Errorf("no warning about the gated source: %v", ws)
+	}
+	if !strings.Contains(out.summary, "**Finding: the checkpoint cannot be read without a token,**") {
+		t.Errorf("the plan does not say what could not be read:\n%s", out.summary)
+	}
+}
