@@ -86,13 +86,13 @@ curl_t=$(echo "$(now) - $t0" | bc -l)
 
 echo "== publish (two passes, no disk)"
 r0=$(read_bytes); t0=$(now)
-/usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench --artifact vision --json >"$work/two.json" 2>"$work/two.err"
+/usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench --artifact vision --json >"$work/two.json" 2>"$work/two.err" || { tail -20 "$work/two.err"; exit 1; }
 two_t=$(echo "$(now) - $t0" | bc -l); two_read=$(( $(read_bytes) - r0 ))
 two_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/two.err")
 
 echo "== publish --scratch (one pass, spooled)"
 r0=$(read_bytes); t0=$(now)
-/usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench-scratch --artifact vision --scratch "$work/scratch" --json >"$work/one.json" 2>"$work/one.err"
+/usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench-scratch --artifact vision --scratch "$work/scratch" --json >"$work/one.json" 2>"$work/one.err" || { tail -20 "$work/one.err"; exit 1; }
 one_t=$(echo "$(now) - $t0" | bc -l); one_read=$(( $(read_bytes) - r0 ))
 one_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/one.err")
 
