@@ -124,6 +124,16 @@ const MaxPartSize = 64 << 20
 // only a source that serves different bytes for the same commit does this.
 var ErrChanged = errors.New("source bytes changed between the hash pass and the upload pass")
 
+// changedError is ErrChanged with what differed. It is permanent: the Hub
+// client does not retry an upload whose source serves other bytes.
+type changedError struct{ what string }
+
+func changed(what string) error { return &changedError{what} }
+
+func (e *changedError) Error() string   { return ErrChanged.Error() + ": " + e.what }
+func (e *changedError) Unwrap() error   { return ErrChanged }
+func (e *changedError) Permanent() bool { return true }
+
 // producer writes an output file's bytes, from the start, to w.
 type producer func(ctx context.Context, w io.Writer) error
 
@@ -170,17 +180,17 @@ func newChecked(r io.ReadCloser, size int64, want string) *checked {
 func (c *checked) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if int64(n) > c.size-c.n {
-		return 0, fmt.Errorf("%w: more than %d bytes", ErrChanged, c.size)
+		return 0, changed(fmt.Sprintf("more than %d bytes", c.size))
 	}
 	c.n += int64(n)
 	c.sum.Write(p[:n])
 	if c.n == c.size {
 		if got := hex.EncodeToString(c.sum.Sum(nil)); got != c.want {
-			return 0, fmt.Errorf("%w: sha256 %s, hashed %s", ErrChanged, got, c.want)
+			return 0, changed(fmt.Sprintf("sha256 %s, hashed %s", got, c.want))
 		}
 	}
 	if err == io.EOF && c.n != c.size {
-		return n, fmt.Errorf("%w: %d of %d bytes", ErrChanged, c.n, c.size)
+		return n, changed(fmt.Sprintf("%d of %d bytes", c.n, c.size))
 	}
 	return n, err
 }

@@ -379,3 +379,26 @@ func TestSelectionOverMaxBytes(t *testing.T) {
 		t.Error("the sidecar was created")
 	}
 }
+
+// TestSourceChangingBetweenPassesAborts: bytes served differently in the
+// upload pass than in the hash pass stop the run before the commit, and the
+// upload is not retried against the changed bytes.
+func TestSourceChangingBetweenPassesAborts(t *testing.T) {
+	e := setup(t)
+	e.seed(srcRepo, kimi("v1"), "upload")
+	// Once the hash pass is over (the LFS batch comes next), one storage
+	// read has a byte flipped.
+	e.h.AddFault(devhub.Fault{Route: "lfs-batch", Kind: devhub.FaultNone, Times: 1, Before: func() {
+		e.h.AddFault(devhub.Fault{Route: "blob", Kind: devhub.FaultFlipByte, AfterBytes: 100, Times: 1})
+	}})
+	_, err := extract.Publish(t0(), e.visionOpts())
+	if !errors.Is(err, extract.ErrChanged) || !strings.Contains(err.Error(), "nothing was committed") {
+		t.Fatalf("got %v\n%s", err, e.log)
+	}
+	if n := e.h.Stats().Commits[dstRepo]; n != 1 {
+		t.Errorf("%d commits on the sidecar, want only its initial one", n)
+	}
+	if n := e.h.Stats().Requests["storage-put"]; n > 1 {
+		t.Errorf("%d uploads: the changed bytes were retried", n)
+	}
+}
