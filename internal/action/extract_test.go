@@ -72,6 +72,7 @@ func TestExtractionPlannedAndPublished(t *testing.T) {
 	if !strings.Contains(out.outputs["models"], "acme/kimi-upstream-full-q4-k") {
 		t.Errorf("models output %s", out.outputs["models"])
 	}
+	golden(t, "pr_comment_extract.md", h.gh.comments[7][len(h.gh.comments[7])-1].Body)
 
 	out = h.run("push", "push.json")
 	if out.err != nil {
@@ -97,6 +98,7 @@ func TestExtractionPlannedAndPublished(t *testing.T) {
 	if !found || !strings.Contains(out.summary, "mtp ✅ published (extracted)") {
 		t.Errorf("summary:\n%s\nresult %+v", out.summary, res)
 	}
+	golden(t, "push_summary_extract.md", out.summary)
 
 	read := h.hub.Stats().FileBytesServed["moonshotai/Kimi-K2.5"]
 	out = h.run("push", "push.json")
