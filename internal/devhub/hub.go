@@ -49,6 +49,9 @@ type Hub struct {
 	faults      []*Fault
 	stats       Stats
 	reqSeq      atomic.Int64
+	// inflight counts requests being served, admin routes excepted; their
+	// counters are added when they finish.
+	inflight atomic.Int64
 }
 
 // Option configures a Hub. Its error names the bad setting without a

@@ -49,8 +49,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w, head: r.Method == http.MethodHead, cutAt: -1, flip: -1}
 	cr := &countingReader{r: r.Body}
 	r.Body = cr
+	admin := strings.HasPrefix(route, "admin-")
+	if !admin {
+		h.inflight.Add(1)
+	}
 	defer func() {
 		h.mu.Lock()
+		if !admin {
+			h.inflight.Add(-1)
+		}
 		h.stats.Requests[route]++
 		h.stats.BytesServed += cw.n
 		h.stats.BytesReceived += cr.n

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"time"
 )
 
 // Stats counts what the Hub has served since it started.
@@ -39,6 +40,18 @@ func (h *Hub) Stats() Stats {
 	s.Commits = maps.Clone(h.stats.Commits)
 	s.FileBytesServed = maps.Clone(h.stats.FileBytesServed)
 	return s
+}
+
+// Settled returns the counters once no request is being served (waiting
+// at most timeout). A client may read a response's last byte just before
+// its handler returns and counts it, so a test that asserts counters right
+// after its client finished reads them through Settled.
+func (h *Hub) Settled(timeout time.Duration) Stats {
+	deadline := time.Now().Add(timeout)
+	for h.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	return h.Stats()
 }
 
 func (h *Hub) adminStats(c *call) error {
