@@ -84,6 +84,13 @@ func (c *copier) set(path string, cp *copied) {
 	c.mu.Unlock()
 }
 
+// get returns what copying path produced, nil if it is not copied yet.
+func (c *copier) get(path string) *copied {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done[path]
+}
+
 func (c *copier) acquire(ctx context.Context) error {
 	select {
 	case c.slots <- struct{}{}:
@@ -104,7 +111,7 @@ func (c *copier) copyAll(ctx context.Context) error {
 	}
 	var lfs, regular []hub.TreeEntry
 	for _, a := range c.p.Copy {
-		if c.done[a.Path] != nil {
+		if c.get(a.Path) != nil {
 			continue // copied before a re-plan
 		}
 		if s := src[a.Path]; s.LFS != nil {

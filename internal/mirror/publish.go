@@ -167,7 +167,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			ParentCommit: p.SidecarHead,
 		}
 		for _, a := range p.Copy {
-			cp := c.done[a.Path]
+			cp := c.get(a.Path)
 			if cp.content != nil {
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Content: cp.content})
 			} else {
@@ -205,7 +205,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	for i := range p.Copy {
-		if cp := c.done[p.Copy[i].Path]; cp != nil {
+		if cp := c.get(p.Copy[i].Path); cp != nil {
 			p.Copy[i].Method = cp.method
 		}
 	}
@@ -213,7 +213,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	res.Copied, res.Skipped, res.Pruned = len(p.Copy), len(p.Skip), len(p.Prune)
 	res.BytesMoved = c.moved.Load()
 	for _, a := range p.Copy {
-		if cp := c.done[a.Path]; cp != nil && cp.content != nil {
+		if cp := c.get(a.Path); cp != nil && cp.content != nil {
 			res.BytesMoved += int64(len(cp.content))
 		}
 	}
@@ -306,12 +306,18 @@ func checkWrite(ctx context.Context, opts *Options, p *Plan) error {
 
 // fetchRegular downloads every regular source file not yet in hand.
 func (c *copier) fetchRegular(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.opts.Jobs)
+	// The files to fetch are chosen before any fetch starts: the fetches
+	// write to c.done, which this loop must not read meanwhile.
+	var todo []hub.TreeEntry
 	for _, s := range c.p.source {
-		if _, ok := c.p.known[s.Path]; ok || s.LFS != nil || c.done[s.Path] != nil {
+		if _, ok := c.p.known[s.Path]; ok || s.LFS != nil || c.get(s.Path) != nil {
 			continue
 		}
+		todo = append(todo, s)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Jobs)
+	for _, s := range todo {
 		g.Go(func() error { return c.copyRegular(gctx, s) })
 	}
 	return g.Wait()
@@ -374,13 +380,13 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 		}
 		if s.LFS != nil {
 			files[i].SHA256 = s.LFS.OID
-		} else if cp := c.done[s.Path]; cp != nil {
+		} else if cp := c.get(s.Path); cp != nil {
 			files[i].SHA256 = sha256Hex(cp.content)
 		}
 		if !strings.HasSuffix(s.Path, ".safetensors") {
 			continue
 		}
-		if cp := c.done[s.Path]; cp != nil && cp.summary != nil {
+		if cp := c.get(s.Path); cp != nil && cp.summary != nil {
 			files[i].Tensors = cp.summary
 			continue
 		}
