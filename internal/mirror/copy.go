@@ -22,8 +22,8 @@ import (
 )
 
 // MaxRegularFile bounds a regular (non-LFS) source file, which is committed
-// inline and so held in memory; the Hub itself refuses regular text files
-// over 10 MB.
+// inline, base64-encoded in the commit request; the Hub itself refuses
+// regular text files over 10 MB.
 const MaxRegularFile = 32 << 20
 
 // aheadBlock and aheadBlocks bound the bytes of multipart parts that run
@@ -62,8 +62,12 @@ func (e *MismatchError) Permanent() bool { return true }
 
 // copied is what copying one file produced.
 type copied struct {
-	method  string
-	content []byte // regular files, committed inline
+	method string
+	// sha256 and size are a regular file's, which is committed inline: its
+	// bytes are read again from the source while the commit is sent, never
+	// kept.
+	sha256  string
+	size    int64
 	summary *safetensors.Summary
 }
 
@@ -210,7 +214,9 @@ func (c *copier) copyAll(ctx context.Context) error {
 	return g.Wait()
 }
 
-// copyRegular fetches a small regular file and checks its git blob id.
+// copyRegular reads a small regular file through once for its sha256 (the
+// card lists it) and checks its size and git blob id; the commit reads it
+// again as it is sent.
 func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 	if s.Size > MaxRegularFile {
 		return fmt.Errorf("%s: regular (non-LFS) file of %s is over the %s limit", s.Path, HumanBytes(s.Size), HumanBytes(MaxRegularFile))
@@ -220,17 +226,18 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, s.Size+1))
+	blob, sum := newBlobHash(s.Size), sha256.New()
+	n, err := io.Copy(io.MultiWriter(blob, sum), io.LimitReader(f, s.Size+1))
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
-	if int64(len(b)) != s.Size {
-		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.Itoa(len(b))}
+	if n != s.Size {
+		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.FormatInt(n, 10)}
 	}
-	if id := GitBlobID(b); id != s.OID {
+	if id := hex.EncodeToString(blob.Sum(nil)); id != s.OID {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
-	c.set(s.Path, &copied{method: "inline", content: b})
+	c.set(s.Path, &copied{method: "inline", sha256: hex.EncodeToString(sum.Sum(nil)), size: s.Size})
 	// Regular files are also fetched for the card's facts; only those the
 	// commit carries are copies.
 	for _, a := range c.p.Copy {
@@ -244,10 +251,31 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 
 // GitBlobID is git's object id for a blob with content b.
 func GitBlobID(b []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(b))
+	h := newBlobHash(int64(len(b)))
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// newBlobHash returns a hash that, fed a blob's size bytes, sums to git's
+// object id for it.
+func newBlobHash(size int64) hash.Hash {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	return h
+}
+
+// openRegular is a regular file's content for the commit: read from the
+// source at the pinned sha as its line is sent, its git blob id checked as
+// the bytes pass. A mismatch withholds the last chunk, so the Hub never
+// receives a whole commit with other bytes than the source tree promised.
+func (c *copier) openRegular(s hub.TreeEntry) hub.BodyFunc {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		f, err := c.opts.Source.Open(ctx, c.p.SourceRepo, c.p.SourceSHA, s.Path, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.OID, what: "git blob id", h: newBlobHash(s.Size), tee: io.Discard, moved: new(atomic.Int64)}, nil
+	}
 }
 
 // stream copies one LFS file from the source into the sidecar's storage.
@@ -330,7 +358,8 @@ type verifyReader struct {
 	want  string
 	h     hash.Hash
 	tee   io.Writer
-	fp    *progress.File
+	what  string         // what want is; "" means sha256
+	fp    *progress.File // nil: no progress line
 	moved *atomic.Int64
 	n     int64
 	ok    bool
@@ -345,12 +374,18 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if v.n == v.size && !v.ok {
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return 0, &MismatchError{Path: v.path, What: "sha256", Expected: v.want, Actual: got}
+			what := v.what
+			if what == "" {
+				what = "sha256"
+			}
+			return 0, &MismatchError{Path: v.path, What: what, Expected: v.want, Actual: got}
 		}
 		v.ok = true
 	}
 	v.tee.Write(p[:n])
-	v.fp.Add(int64(n))
+	if v.fp != nil {
+		v.fp.Add(int64(n))
+	}
 	v.moved.Add(int64(n))
 	if err == io.EOF && v.n != v.size {
 		return n, &MismatchError{Path: v.path, What: "size", Expected: strconv.FormatInt(v.size, 10), Actual: strconv.FormatInt(v.n, 10)}
@@ -673,9 +708,4 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 		return nil, err
 	}
 	return &sum, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }

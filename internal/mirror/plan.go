@@ -28,8 +28,12 @@ import (
 // Defaults for the source limits; flags override them.
 const (
 	DefaultMaxBytes = 50_000_000_000 // 50 GB
-	DefaultMaxFiles = 1000
-	DefaultJobs     = 4
+	// DefaultMaxRegularBytes bounds the regular (non-LFS) files, which the
+	// commit request carries inline, base64-encoded: 256 MiB of them make a
+	// 341 MiB request.
+	DefaultMaxRegularBytes = 256 << 20
+	DefaultMaxFiles        = 1000
+	DefaultJobs            = 4
 )
 
 // Options configures Plan and Publish.
@@ -40,7 +44,10 @@ type Options struct {
 	Source, Dest *hub.Client
 	Jobs         int   // concurrent transfers (files or parts); default DefaultJobs
 	MaxBytes     int64 // refuse sources larger than this; default DefaultMaxBytes
-	MaxFiles     int   // refuse sources with more managed files; default DefaultMaxFiles
+	// MaxRegularBytes refuses sources whose regular (non-LFS) files add up
+	// to more than this; default DefaultMaxRegularBytes.
+	MaxRegularBytes int64
+	MaxFiles        int // refuse sources with more managed files; default DefaultMaxFiles
 	// Collection is the value of SKULK_WEIGHTS_COLLECTION: empty files into
 	// the owner's "Vision Sidecars", a disabling value skips filing, an
 	// owner/slug files there instead.
@@ -64,6 +71,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxRegularBytes <= 0 {
+		o.MaxRegularBytes = DefaultMaxRegularBytes
 	}
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = DefaultMaxFiles
@@ -248,7 +258,7 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		return nil, fmt.Errorf("listing %s@%s: %w", p.SourceRepo, short(sha), describe(err, p.SourceRepo))
 	}
 	var bad []string
-	var total int64
+	var total, regular int64
 	weights := 0
 	for _, t := range tree {
 		if t.Type != "file" {
@@ -268,12 +278,9 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		if strings.HasSuffix(t.Path, ".safetensors") {
 			weights++
 		}
-		// Saturate: a hostile listing could make the sum wrap around
-		// int64 and slip under the limit.
-		if t.Size > math.MaxInt64-total {
-			total = math.MaxInt64
-		} else {
-			total += t.Size
+		total = addSat(total, t.Size)
+		if t.LFS == nil {
+			regular = addSat(regular, t.Size)
 		}
 		p.source = append(p.source, t)
 	}
@@ -294,8 +301,24 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		}
 		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
 	}
+	if regular > opts.MaxRegularBytes {
+		what := HumanBytes(regular)
+		if regular == math.MaxInt64 {
+			what = "more than " + what
+		}
+		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s of regular (non-LFS) files, which one commit carries inline, exceed the limit of %s (raise --max-regular-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxRegularBytes))}
+	}
 	sort.Slice(p.source, func(i, j int) bool { return p.source[i].Path < p.source[j].Path })
 	return p, nil
+}
+
+// addSat adds n to total, saturating: a hostile listing could make a sum
+// wrap around int64 and slip under a limit.
+func addSat(total, n int64) int64 {
+	if n > math.MaxInt64-total {
+		return math.MaxInt64
+	}
+	return total + n
 }
 
 // planSidecar lists the sidecar at its head and fills Copy, Skip and Prune.

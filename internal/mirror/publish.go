@@ -83,6 +83,10 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	prog.Logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	src := map[string]hub.TreeEntry{}
+	for _, s := range p.source {
+		src[s.Path] = s
+	}
 	lic, fallback := findLicense(ctx, &opts, p, prog)
 	// headers keeps the header summaries read so far across re-plans.
 	headers := map[string]*safetensors.Summary{}
@@ -167,9 +171,8 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			ParentCommit: p.SidecarHead,
 		}
 		for _, a := range p.Copy {
-			cp := c.get(a.Path)
-			if cp.content != nil {
-				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Content: cp.content})
+			if cp := c.get(a.Path); cp.method == "inline" {
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Size: a.Size, Open: c.openRegular(src[a.Path])})
 			} else {
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: a.SHA256, Size: a.Size})
 			}
@@ -192,12 +195,19 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
 			prog.Logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
 			continue
+		case errors.Is(err, hub.ErrCommitNotSent) && !errors.As(err, new(*MismatchError)) && attempt < opts.MaxReplans:
+			// The Hub never read the whole commit: nothing landed, and the
+			// next attempt sends it again (reading the files again).
+			prog.Logf("the commit was not sent whole (%s); nothing landed, trying again", opts.Dest.Redact(err.Error()))
+			continue
 		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
 			// parentCommit makes a resend safe: if the first commit landed,
 			// the head moved and the new plan shows it.
 			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
 			lost = true
 			continue
+		case errors.As(err, new(*MismatchError)):
+			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, abortErr(err))
 		case errors.Is(err, hub.ErrForbidden):
 			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
 		}
@@ -213,8 +223,8 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	res.Copied, res.Skipped, res.Pruned = len(p.Copy), len(p.Skip), len(p.Prune)
 	res.BytesMoved = c.moved.Load()
 	for _, a := range p.Copy {
-		if cp := c.get(a.Path); cp != nil && cp.content != nil {
-			res.BytesMoved += int64(len(cp.content))
+		if cp := c.get(a.Path); cp != nil && cp.method == "inline" {
+			res.BytesMoved += cp.size
 		}
 	}
 	if res.UpToDate {
@@ -381,7 +391,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 		if s.LFS != nil {
 			files[i].SHA256 = s.LFS.OID
 		} else if cp := c.get(s.Path); cp != nil {
-			files[i].SHA256 = sha256Hex(cp.content)
+			files[i].SHA256 = cp.sha256
 		}
 		if !strings.HasSuffix(s.Path, ".safetensors") {
 			continue
