@@ -662,7 +662,10 @@ func (s *orderedSink) complete() bool {
 }
 
 // headerSummary reads just a safetensors file's header from the source (two
-// small ranged GETs) for files whose bytes did not pass through us.
+// small ranged GETs) for files whose bytes did not pass through us. The
+// header streams into the parse, so memory follows the number of tensors,
+// not the header's bytes, and a header over safetensors.HeaderLimit is
+// refused from its length prefix alone.
 func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, size int64) (*safetensors.Summary, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%s: %d bytes is too short for safetensors", path, size)
@@ -671,39 +674,22 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 	if err != nil {
 		return nil, err
 	}
-	var lenBuf [8]byte
-	_, err = io.ReadFull(f, lenBuf[:])
+	var prefix [8]byte
+	_, err = io.ReadFull(f, prefix[:])
 	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	scan := safetensors.NewScanner(size)
-	scan.Write(lenBuf[:])
-	n := int64(lenBuf[0]) | int64(lenBuf[1])<<8 | int64(lenBuf[2])<<16 | int64(lenBuf[3])<<24 |
-		int64(lenBuf[4])<<32 | int64(lenBuf[5])<<40 | int64(lenBuf[6])<<48 | int64(lenBuf[7])<<56
-	read := int64(8)
-	if n > 0 && n <= safetensors.MaxHeaderSize && n <= size-8 {
-		f, err := cl.OpenRange(ctx, repo, sha, path, 8, n)
-		if err != nil {
-			return nil, err
-		}
-		_, err = io.Copy(scan, io.LimitReader(f, n))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		read += n
+	n, err := safetensors.HeaderLength(prefix, size)
+	if err != nil {
+		return nil, err
 	}
-	// The rest is only counted by the scanner: account for it without
-	// fetching it, also when the length prefix was refused, so Summary
-	// reports that rather than a short read.
-	var zero [64 << 10]byte
-	for rest := size - read; rest > 0; {
-		k := min(rest, int64(len(zero)))
-		scan.Write(zero[:k])
-		rest -= k
+	f, err = cl.OpenRange(ctx, repo, sha, path, 8, n)
+	if err != nil {
+		return nil, err
 	}
-	sum, err := scan.Summary()
+	defer f.Close()
+	sum, err := safetensors.ParseHeader(f, n, size)
 	if err != nil {
 		return nil, err
 	}

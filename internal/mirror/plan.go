@@ -169,10 +169,17 @@ func unsafePath(p string) string {
 	return ""
 }
 
-// PlanError is a refusal found while planning: nothing was written.
-type PlanError struct{ Msg string }
+// PlanError is a refusal found while planning: nothing was written. Err,
+// if set, is the refusal's cause (such as safetensors.ErrHeaderTooLarge),
+// for errors.Is and errors.As; Msg already says it.
+type PlanError struct {
+	Msg string
+	Err error
+}
 
 func (e *PlanError) Error() string { return e.Msg }
+
+func (e *PlanError) Unwrap() error { return e.Err }
 
 // MakePlan pins the source revision, lists the source at that commit and
 // the sidecar at its head, and says what a publish would copy, skip and
@@ -230,7 +237,7 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		if e != nil {
 			id = e.ID()
 		}
-		return nil, &PlanError{fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", id)}
+		return nil, &PlanError{Msg: fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", id)}
 	}
 	p := &Plan{SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision, SidecarRepo: e.VisionSidecarRepo}
 	if p.SourceRevision == "" {
@@ -251,7 +258,7 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 	p.cardData = info.CardData
 	p.SourceAccess = hub.AccessOf(info)
 	if err := p.SourceAccess.Check(p.SourceRepo); err != nil {
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s: %v; nothing was written", p.SourceRepo, err)}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s: %v; nothing was written", p.SourceRepo, err)}
 	}
 	tree, err := opts.Source.ListTree(ctx, p.SourceRepo, sha)
 	if err != nil {
@@ -286,27 +293,27 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
 	}
 	if weights == 0 {
-		return nil, &PlanError{fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
+		return nil, &PlanError{Msg: fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
 	}
 	if len(p.source) > opts.MaxFiles {
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
 	}
 	if total > opts.MaxBytes {
 		what := HumanBytes(total)
 		if total == math.MaxInt64 {
 			what = "more than " + what
 		}
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
 	}
 	if regular > opts.MaxRegularBytes {
 		what := HumanBytes(regular)
 		if regular == math.MaxInt64 {
 			what = "more than " + what
 		}
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s of regular (non-LFS) files, which one commit carries inline, exceed the limit of %s (raise --max-regular-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxRegularBytes))}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s of regular (non-LFS) files, which one commit carries inline, exceed the limit of %s (raise --max-regular-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxRegularBytes))}
 	}
 	sort.Slice(p.source, func(i, j int) bool { return p.source[i].Path < p.source[j].Path })
 	return p, nil
@@ -338,7 +345,7 @@ func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 		p.SidecarHead = info.SHA
 		p.SidecarAccess = hub.AccessOf(info)
 		if err := p.SidecarAccess.Check(p.SidecarRepo); err != nil {
-			return &PlanError{fmt.Sprintf("refusing to publish into %s: %v; nothing was written", p.SidecarRepo, err)}
+			return &PlanError{Msg: fmt.Sprintf("refusing to publish into %s: %v; nothing was written", p.SidecarRepo, err)}
 		}
 		tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, info.SHA)
 		if err != nil {

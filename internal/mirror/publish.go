@@ -356,8 +356,8 @@ func checkHeaders(ctx context.Context, opts *Options, p *Plan, out map[string]*s
 		g.Go(func() error {
 			sum, err := headerSummary(gctx, opts.Source, p.SourceRepo, p.SourceSHA, s.Path, s.Size)
 			switch {
-			case errors.Is(err, safetensors.ErrInvalid) || (err != nil && s.Size < 8):
-				return &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s: %v", p.SourceRepo, short(p.SourceSHA), s.Path, err)}
+			case errors.Is(err, safetensors.ErrInvalid) || errors.Is(err, safetensors.ErrHeaderTooLarge) || (err != nil && s.Size < 8):
+				return &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s: %v", p.SourceRepo, short(p.SourceSHA), s.Path, err), Err: err}
 			case err != nil:
 				return fmt.Errorf("reading the safetensors header of %s in %s@%s: %w", s.Path, p.SourceRepo, short(p.SourceSHA), err)
 			}

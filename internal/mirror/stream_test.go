@@ -1,12 +1,14 @@
 package mirror_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
 )
 
 // Regular files are read twice: once to check them before anything is
@@ -67,5 +69,39 @@ func TestFaultRegularFileRereadForTheCommit(t *testing.T) {
 			report(t, "fails: config.json git blob id mismatch while the commit streams it; commit requests %d (cut), commits 0", d["commit"])
 			f.converge()
 		})
+	}
+}
+
+// TestHeaderOverTheLimit: a valid safetensors file whose header is over
+// safetensors.HeaderLimit is refused from its length prefix, by the publish
+// and by the read-only plan the pull request check runs, before any write,
+// and the error names the file, the header's size and the limit.
+func TestHeaderOverTheLimit(t *testing.T) {
+	e := setup(t, "")
+	g, err := safetensors.NewWideGenerator(1, safetensors.HeaderLimit+8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.h.CommitFiles(srcRepo, "main", "wide", []devhub.SeedFile{{Path: "wide.safetensors", Content: g}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := e.h.Stats()
+	_, perr := e.publish()
+	_, plerr := mirror.MakePlan(context.Background(), e.opts)
+	for name, err := range map[string]error{"publish": perr, "plan": plerr} {
+		var pe *mirror.PlanError
+		if !errors.Is(err, safetensors.ErrHeaderTooLarge) || !errors.As(err, &pe) {
+			t.Fatalf("%s: %v, want a PlanError matching ErrHeaderTooLarge", name, err)
+		}
+		for _, want := range []string{"wide.safetensors", "header of 16777224 bytes", "limit of 16777216 bytes (16 MiB"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %q does not say %q", name, err, want)
+			}
+		}
+	}
+	e.assertNothingWritten(before)
+	// Two ranged GETs of the 8-byte prefix: the header itself was not read.
+	if got := e.h.Stats().BytesServed - before.BytesServed; got > 64<<10 {
+		t.Errorf("%d bytes served to refuse a header from its length prefix", got)
 	}
 }
