@@ -14,6 +14,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -295,6 +296,9 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		sort.Strings(bad)
 		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
 	}
+	if both := fileAndDir(tree); len(both) > 0 {
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: the source tree lists %s as both a file and a directory; no git tree, so no sidecar, can hold that", p.SourceRepo, short(sha), quoteList(both))}
+	}
 	if weights == 0 {
 		return nil, &PlanError{Msg: fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
 	}
@@ -489,3 +493,42 @@ func short(sha string) string {
 
 // HumanBytes formats n in binary units.
 func HumanBytes(n int64) string { return progress.HumanBytes(n) }
+
+// fileAndDir returns, sorted, the paths that a tree listing gives as a file
+// and also as a directory, explicitly or as the parent of another file. The
+// Hub lists no such tree; a hostile or broken one could, and the sidecar's
+// commit would then be refused after the uploads.
+func fileAndDir(tree []hub.TreeEntry) []string {
+	files := map[string]bool{}
+	for _, t := range tree {
+		if t.Type == "file" {
+			files[t.Path] = true
+		}
+	}
+	both := map[string]bool{}
+	for _, t := range tree {
+		if t.Type != "file" && files[t.Path] {
+			both[t.Path] = true
+		}
+		for i := 0; i < len(t.Path); i++ {
+			if t.Path[i] == '/' && files[t.Path[:i]] {
+				both[t.Path[:i]] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(both))
+	for p := range both {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// quoteList quotes each path and joins them with commas.
+func quoteList(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = strconv.Quote(p)
+	}
+	return strings.Join(q, ", ")
+}
