@@ -105,6 +105,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
+	// lostCopy and lostPrune are what the commit whose answer was lost
+	// carried: if the next plan finds it landed, the result reports them.
+	var lostCopy, lostPrune []FileAction
 	for attempt := 0; ; attempt++ {
 		// Headers are checked before anything is written, the sidecar
 		// repo included.
@@ -156,8 +159,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
 			if lost {
-				// An earlier commit whose answer was lost did land.
+				// An earlier commit whose answer was lost did land: the
+				// result reports what it carried, not the empty plan that
+				// found it.
 				commit = p.SidecarHead
+				landed(p, lostCopy, lostPrune)
 				prog.Logf("the commit whose answer was lost had landed: %s", commit)
 				break
 			}
@@ -205,6 +211,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			// the head moved and the new plan shows it.
 			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
 			lost = true
+			lostCopy, lostPrune = p.Copy, p.Prune
 			continue
 		case errors.As(err, new(*MismatchError)):
 			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, abortErr(err))
@@ -248,6 +255,26 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// landed makes p describe a commit that carried copies and prune: those
+// files leave Skip, where the plan that found the commit had put them.
+func landed(p *Plan, copies, prune []FileAction) {
+	in := map[string]bool{}
+	for _, a := range copies {
+		in[a.Path] = true
+	}
+	skip := p.Skip[:0:0]
+	for _, a := range p.Skip {
+		if !in[a.Path] {
+			skip = append(skip, a)
+		}
+	}
+	p.Copy, p.Prune, p.Skip = copies, prune, skip
+	p.CopyBytes = 0
+	for _, a := range copies {
+		p.CopyBytes += a.Size
+	}
 }
 
 func abortErr(err error) error {
