@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
@@ -77,6 +78,12 @@ type copier struct {
 	prog  *progress.Reporter
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
+
+	// headers holds the header summaries checkHeaders read before the
+	// copy; only read while copies run. A file it describes is not scanned
+	// again as it streams: that would hold its header (up to
+	// safetensors.HeaderLimit) a second time.
+	headers map[string]*safetensors.Summary
 
 	mu   sync.Mutex
 	done map[string]*copied
@@ -287,7 +294,7 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 	fp := c.prog.Begin(s.Path, s.Size)
 	var scan *safetensors.Scanner
 	var sink io.Writer = io.Discard
-	if strings.HasSuffix(s.Path, ".safetensors") {
+	if strings.HasSuffix(s.Path, ".safetensors") && c.headers[s.Path] == nil {
 		scan = safetensors.NewScanner(s.Size)
 		sink = scan
 	}
@@ -661,6 +668,11 @@ func (s *orderedSink) complete() bool {
 	return s.next == len(s.parts)
 }
 
+// headerBytes bounds the bytes of the safetensors headers being parsed at
+// once in the process: one header at the limit, or many small ones (real
+// headers are a few hundred KiB at most).
+var headerBytes = semaphore.NewWeighted(safetensors.HeaderLimit)
+
 // headerSummary reads just a safetensors file's header from the source (two
 // small ranged GETs) for files whose bytes did not pass through us. The
 // header streams into the parse, so memory follows the number of tensors,
@@ -684,6 +696,13 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 	if err != nil {
 		return nil, err
 	}
+	// Parsing holds up to about three times a header's longest JSON token
+	// (the decoder's buffer and the token), so the headers read at once
+	// are bounded by their bytes, not only by --jobs.
+	if err := headerBytes.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	defer headerBytes.Release(n)
 	f, err = cl.OpenRange(ctx, repo, sha, path, 8, n)
 	if err != nil {
 		return nil, err

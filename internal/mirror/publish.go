@@ -101,7 +101,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return checkHeaders(ctx, &opts, p, headers)
 	}
 
-	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}}
+	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, headers: headers}
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
