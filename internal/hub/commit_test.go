@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 )
 
@@ -126,17 +128,46 @@ func TestCommitNotSentWhenContentFails(t *testing.T) {
 	}
 }
 
+// TestCommitNotSentWhenConnectionBreaks: the server reads the start of
+// the commit and closes the connection while the rest of the body is still
+// to come. The content waits until the connection is gone, so the body
+// cannot have left whole whatever the kernel buffers: not sent, and safe to
+// send again. (Had it all been handed to the connection first, the answer
+// would be unknown, as TestRetryPolicy's lost answer is.)
 func TestCommitNotSentWhenConnectionBreaks(t *testing.T) {
-	h, c, _, _ := setup(t)
+	h, _, _, _ := setup(t)
+	var cut atomic.Bool
+	closed := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/commit/main") && cut.CompareAndSwap(false, true) {
+			io.CopyN(io.Discard, r.Body, 1000)
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close() // unread bytes pending: the client gets a reset
+			}
+			close(closed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := hub.New(srv.URL, token, hub.WithRetryPolicy(fast))
 	ctx := context.Background()
 	head, _ := h.Head("alice/src", "main")
 	before := h.Stats().Commits["alice/src"]
-	h.AddFault(devhub.Fault{Route: "commit", Kind: devhub.FaultCutBody, AfterBytes: 1000, Times: 1})
 	big := bytes.Repeat([]byte("{}\n"), 100_000)
 	opens := 0
-	req := hub.CommitRequest{Summary: "cut", ParentCommit: head, Ops: []hub.CommitOp{streamed("big.json", big, &opens)}}
+	req := hub.CommitRequest{Summary: "cut", ParentCommit: head, Ops: []hub.CommitOp{{Kind: "file", Path: "big.json", Size: int64(len(big)),
+		Open: func(context.Context) (io.ReadCloser, error) {
+			opens++
+			if opens > 1 {
+				return io.NopCloser(bytes.NewReader(big)), nil
+			}
+			// 64 KiB, then the rest once the server has hung up.
+			return io.NopCloser(io.MultiReader(bytes.NewReader(big[:64<<10]), &afterReader{wait: closed, r: bytes.NewReader(big[64<<10:])})), nil
+		}}}}
 	_, err := c.Commit(ctx, "alice/src", "main", req)
-	if !errors.Is(err, hub.ErrCommitNotSent) {
+	if !errors.Is(err, hub.ErrCommitNotSent) || errors.Is(err, hub.ErrCommitOutcomeUnknown) {
 		t.Fatalf("got %v, want ErrCommitNotSent", err)
 	}
 	if n := h.Stats().Commits["alice/src"] - before; n != 0 {
@@ -152,4 +183,15 @@ func TestCommitNotSentWhenConnectionBreaks(t *testing.T) {
 	if n := h.Stats().Commits["alice/src"] - before; n != 1 {
 		t.Errorf("%d commits landed, want 1", n)
 	}
+}
+
+// afterReader reads r once wait is closed.
+type afterReader struct {
+	wait <-chan struct{}
+	r    io.Reader
+}
+
+func (a *afterReader) Read(p []byte) (int, error) {
+	<-a.wait
+	return a.r.Read(p)
 }
