@@ -4,8 +4,10 @@
 
 FROM golang:1.26.8 AS build
 WORKDIR /src
-COPY go.mod go.sum ./
-RUN go mod download
+# No separate `go mod download`: it would fetch every module go.mod names,
+# the release tooling's included (57.6 MiB against 3.2 MiB, scripts/sizes.sh),
+# while go build fetches only what the binary needs. The runner builds this
+# image afresh in every job, so a cached download layer would not help it.
 COPY . .
 # Empty VERSION, COMMIT and DATE: the binary reports internal/buildinfo/VERSION,
 # the version of the checked-out source (the runner builds this image from
