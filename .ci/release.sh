@@ -51,3 +51,20 @@ bin=$(jq -r '.[] | select(.type == "Binary" and .goos == "linux" and .goarch == 
 grep -q "^commit: $(git rev-parse HEAD)\$" "$work/version.txt" ||
   { echo "release: the snapshot binary does not report commit $(git rev-parse HEAD)" >&2; exit 1; }
 echo "release: ${#archives[@]} archives, ${#sboms[@]} SBOMs, checksums verified"
+
+# The release workflow's image step, on the snapshot: the image made of the
+# released linux binaries must be the one scripts/image builds from source
+# with the same version, so anyone can rebuild a released digest.
+go build -o "$work/image" ./scripts/image
+version=v$(jq -r .version dist/metadata.json)
+"$work/image" build --out "$work/from-release" --version "$version" \
+  --binary "linux/amd64=$bin" \
+  --binary "linux/arm64=$(jq -r '.[] | select(.type == "Binary" and .goos == "linux" and .goarch == "arm64") | .path' dist/artifacts.json)"
+"$work/image" check --layout "$work/from-release" --run=false >/dev/null
+"$work/image" build --out "$work/from-source" --version "$version"
+if ! diff -r "$work/from-release" "$work/from-source" >/dev/null; then
+  echo "release: the image of the released binaries differs from the one built from source:" >&2
+  diff -r "$work/from-release" "$work/from-source" >&2 || true
+  exit 1
+fi
+echo "release: the released binaries' image is the source's: $(jq -r '.manifests[0].digest' "$work/from-source/index.json")"
