@@ -4,7 +4,7 @@
 //
 // Every command is described once, in the commands table: its name, its
 // positional arguments, the flags its setup function defines and the
-// environment variables it reads. Help, the README synopsis and the shell
+// environment variables it reads. Help, the synopsis and reference in docs/cli.md and the shell
 // completion scripts are all generated from that table, so they cannot
 // disagree with what the commands accept.
 package cli
@@ -641,9 +641,9 @@ func (c *command) usageLine(width int) string {
 	return b.String()
 }
 
-// Synopsis is the README's command synopsis: every command's usage line,
+// Synopsis is the command synopsis of docs/cli.md: every command's usage line,
 // then every environment variable and what reads it. It is generated from
-// the same table as help; a test keeps the README's copy equal to it.
+// the same table as help; a test keeps the docs' copy equal to it.
 func Synopsis() string {
 	var b strings.Builder
 	b.WriteString("```\n")
