@@ -22,6 +22,23 @@ var generatedDocs = map[string]func(t *testing.T) string{
 	"cli-reference":  func(*testing.T) string { return cli.Reference() },
 	"action-inputs":  actionInputs,
 	"action-outputs": actionOutputs,
+	"example-workflow": func(t *testing.T) string {
+		return yamlFile(t, ".github/examples/catalog-publish.yml")
+	},
+	"example-workflow-minimal": func(t *testing.T) string {
+		return yamlFile(t, ".github/examples/catalog-publish-minimal.yml")
+	},
+}
+
+// yamlFile returns a file of the repository as a fenced YAML block, so a
+// workflow the docs show is the one actionlint checks in CI.
+func yamlFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "```yaml\n" + string(data) + "```\n"
 }
 
 func generatedBegin(name string) string {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
@@ -22,8 +23,8 @@ import (
 )
 
 // MaxRegularFile bounds a regular (non-LFS) source file, which is committed
-// inline and so held in memory; the Hub itself refuses regular text files
-// over 10 MB.
+// inline, base64-encoded in the commit request; the Hub itself refuses
+// regular text files over 10 MB.
 const MaxRegularFile = 32 << 20
 
 // aheadBlock and aheadBlocks bound the bytes of multipart parts that run
@@ -62,8 +63,12 @@ func (e *MismatchError) Permanent() bool { return true }
 
 // copied is what copying one file produced.
 type copied struct {
-	method  string
-	content []byte // regular files, committed inline
+	method string
+	// sha256 and size are a regular file's, which is committed inline: its
+	// bytes are read again from the source while the commit is sent, never
+	// kept.
+	sha256  string
+	size    int64
 	summary *safetensors.Summary
 }
 
@@ -74,6 +79,12 @@ type copier struct {
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
 
+	// headers holds the header summaries checkHeaders read before the
+	// copy; only read while copies run. A file it describes is not scanned
+	// again as it streams: that would hold its header (up to
+	// safetensors.HeaderLimit) a second time.
+	headers map[string]*safetensors.Summary
+
 	mu   sync.Mutex
 	done map[string]*copied
 }
@@ -82,6 +93,13 @@ func (c *copier) set(path string, cp *copied) {
 	c.mu.Lock()
 	c.done[path] = cp
 	c.mu.Unlock()
+}
+
+// get returns what copying path produced, nil if it is not copied yet.
+func (c *copier) get(path string) *copied {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done[path]
 }
 
 func (c *copier) acquire(ctx context.Context) error {
@@ -104,7 +122,7 @@ func (c *copier) copyAll(ctx context.Context) error {
 	}
 	var lfs, regular []hub.TreeEntry
 	for _, a := range c.p.Copy {
-		if c.done[a.Path] != nil {
+		if c.get(a.Path) != nil {
 			continue // copied before a re-plan
 		}
 		if s := src[a.Path]; s.LFS != nil {
@@ -203,7 +221,9 @@ func (c *copier) copyAll(ctx context.Context) error {
 	return g.Wait()
 }
 
-// copyRegular fetches a small regular file and checks its git blob id.
+// copyRegular reads a small regular file through once for its sha256 (the
+// card lists it) and checks its size and git blob id; the commit reads it
+// again as it is sent.
 func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 	if s.Size > MaxRegularFile {
 		return fmt.Errorf("%s: regular (non-LFS) file of %s is over the %s limit", s.Path, HumanBytes(s.Size), HumanBytes(MaxRegularFile))
@@ -213,17 +233,18 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, s.Size+1))
+	blob, sum := newBlobHash(s.Size), sha256.New()
+	n, err := io.Copy(io.MultiWriter(blob, sum), io.LimitReader(f, s.Size+1))
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
-	if int64(len(b)) != s.Size {
-		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.Itoa(len(b))}
+	if n != s.Size {
+		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.FormatInt(n, 10)}
 	}
-	if id := GitBlobID(b); id != s.OID {
+	if id := hex.EncodeToString(blob.Sum(nil)); id != s.OID {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
-	c.set(s.Path, &copied{method: "inline", content: b})
+	c.set(s.Path, &copied{method: "inline", sha256: hex.EncodeToString(sum.Sum(nil)), size: s.Size})
 	// Regular files are also fetched for the card's facts; only those the
 	// commit carries are copies.
 	for _, a := range c.p.Copy {
@@ -237,10 +258,31 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 
 // GitBlobID is git's object id for a blob with content b.
 func GitBlobID(b []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(b))
+	h := newBlobHash(int64(len(b)))
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// newBlobHash returns a hash that, fed a blob's size bytes, sums to git's
+// object id for it.
+func newBlobHash(size int64) hash.Hash {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	return h
+}
+
+// openRegular is a regular file's content for the commit: read from the
+// source at the pinned sha as its line is sent, its git blob id checked as
+// the bytes pass. A mismatch withholds the last chunk, so the Hub never
+// receives a whole commit with other bytes than the source tree promised.
+func (c *copier) openRegular(s hub.TreeEntry) hub.BodyFunc {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		f, err := c.opts.Source.Open(ctx, c.p.SourceRepo, c.p.SourceSHA, s.Path, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.OID, what: "git blob id", h: newBlobHash(s.Size), tee: io.Discard, moved: new(atomic.Int64)}, nil
+	}
 }
 
 // stream copies one LFS file from the source into the sidecar's storage.
@@ -252,7 +294,7 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 	fp := c.prog.Begin(s.Path, s.Size)
 	var scan *safetensors.Scanner
 	var sink io.Writer = io.Discard
-	if strings.HasSuffix(s.Path, ".safetensors") {
+	if strings.HasSuffix(s.Path, ".safetensors") && c.headers[s.Path] == nil {
 		scan = safetensors.NewScanner(s.Size)
 		sink = scan
 	}
@@ -323,7 +365,8 @@ type verifyReader struct {
 	want  string
 	h     hash.Hash
 	tee   io.Writer
-	fp    *progress.File
+	what  string         // what want is; "" means sha256
+	fp    *progress.File // nil: no progress line
 	moved *atomic.Int64
 	n     int64
 	ok    bool
@@ -338,12 +381,18 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if v.n == v.size && !v.ok {
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return 0, &MismatchError{Path: v.path, What: "sha256", Expected: v.want, Actual: got}
+			what := v.what
+			if what == "" {
+				what = "sha256"
+			}
+			return 0, &MismatchError{Path: v.path, What: what, Expected: v.want, Actual: got}
 		}
 		v.ok = true
 	}
 	v.tee.Write(p[:n])
-	v.fp.Add(int64(n))
+	if v.fp != nil {
+		v.fp.Add(int64(n))
+	}
 	v.moved.Add(int64(n))
 	if err == io.EOF && v.n != v.size {
 		return n, &MismatchError{Path: v.path, What: "size", Expected: strconv.FormatInt(v.size, 10), Actual: strconv.FormatInt(v.n, 10)}
@@ -619,8 +668,16 @@ func (s *orderedSink) complete() bool {
 	return s.next == len(s.parts)
 }
 
+// headerBytes bounds the bytes of the safetensors headers being parsed at
+// once in the process: one header at the limit, or many small ones (real
+// headers are a few hundred KiB at most).
+var headerBytes = semaphore.NewWeighted(safetensors.HeaderLimit)
+
 // headerSummary reads just a safetensors file's header from the source (two
-// small ranged GETs) for files whose bytes did not pass through us.
+// small ranged GETs) for files whose bytes did not pass through us. The
+// header streams into the parse, so memory follows the number of tensors,
+// not the header's bytes, and a header over safetensors.HeaderLimit is
+// refused from its length prefix alone.
 func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, size int64) (*safetensors.Summary, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%s: %d bytes is too short for safetensors", path, size)
@@ -629,46 +686,31 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 	if err != nil {
 		return nil, err
 	}
-	var lenBuf [8]byte
-	_, err = io.ReadFull(f, lenBuf[:])
+	var prefix [8]byte
+	_, err = io.ReadFull(f, prefix[:])
 	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	scan := safetensors.NewScanner(size)
-	scan.Write(lenBuf[:])
-	n := int64(lenBuf[0]) | int64(lenBuf[1])<<8 | int64(lenBuf[2])<<16 | int64(lenBuf[3])<<24 |
-		int64(lenBuf[4])<<32 | int64(lenBuf[5])<<40 | int64(lenBuf[6])<<48 | int64(lenBuf[7])<<56
-	read := int64(8)
-	if n > 0 && n <= safetensors.MaxHeaderSize && n <= size-8 {
-		f, err := cl.OpenRange(ctx, repo, sha, path, 8, n)
-		if err != nil {
-			return nil, err
-		}
-		_, err = io.Copy(scan, io.LimitReader(f, n))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		read += n
+	n, err := safetensors.HeaderLength(prefix, size)
+	if err != nil {
+		return nil, err
 	}
-	// The rest is only counted by the scanner: account for it without
-	// fetching it, also when the length prefix was refused, so Summary
-	// reports that rather than a short read.
-	var zero [64 << 10]byte
-	for rest := size - read; rest > 0; {
-		k := min(rest, int64(len(zero)))
-		scan.Write(zero[:k])
-		rest -= k
+	// Parsing holds up to about three times a header's longest JSON token
+	// (the decoder's buffer and the token), so the headers read at once
+	// are bounded by their bytes, not only by --jobs.
+	if err := headerBytes.Acquire(ctx, n); err != nil {
+		return nil, err
 	}
-	sum, err := scan.Summary()
+	defer headerBytes.Release(n)
+	f, err = cl.OpenRange(ctx, repo, sha, path, 8, n)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sum, err := safetensors.ParseHeader(f, n, size)
 	if err != nil {
 		return nil, err
 	}
 	return &sum, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
