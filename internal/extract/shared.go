@@ -15,11 +15,7 @@ import (
 // adapt them to a run.
 
 func findLicense(ctx context.Context, o *Options, r *run) (card.License, bool) {
-	target := o.TargetModel
-	if target == o.SourceRepo {
-		target = ""
-	}
-	return sidecar.FindLicense(ctx, o.Source, o.SourceRepo, r.src.SHA, r.info.CardData, target, r.prog.Logf)
+	return sidecar.FindLicense(ctx, o.Source, o.SourceRepo, r.src.SHA, r.info.CardData, o.TargetModel, r.prog.Logf)
 }
 
 // checkAccess refuses an existing sidecar that holds files and is less

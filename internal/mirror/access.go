@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // A sidecar is never more reachable than its source: it is private when the
@@ -62,10 +62,7 @@ func checkAccess(p *Plan) error {
 	if p.SidecarHead == "" || p.SidecarAccess.Covers(p.SourceAccess) || emptySidecar(p) {
 		return nil
 	}
-	want := p.SidecarAccess.Join(p.SourceAccess)
-	return &PlanError{Msg: fmt.Sprintf("refusing to publish %s: it is %s, but its source %s is %s; a sidecar must be at least as restricted as its source. "+
-		"skulk-weights never changes an existing sidecar's settings: make %s %s on the Hub, or point vision_sidecar_repo at another repo. Nothing was written",
-		p.SidecarRepo, p.SidecarAccess, p.SourceRepo, p.SourceAccess, p.SidecarRepo, want)}
+	return &PlanError{Msg: sidecar.AccessRefusal(p.SidecarRepo, p.SidecarAccess, p.SourceRepo, p.SourceAccess, "vision_sidecar_repo")}
 }
 
 // requireAccess is the last check before the first byte is uploaded: the
@@ -92,17 +89,8 @@ func raiseAccess(ctx context.Context, opts *Options, p *Plan, prog *progress.Rep
 	if !emptySidecar(p) {
 		return false, checkAccess(p)
 	}
-	want := p.SidecarAccess.Join(p.SourceAccess)
-	var s hub.RepoSettings
-	if want.Private != p.SidecarAccess.Private {
-		s.Private = &want.Private
+	if err := sidecar.RaiseAccess(ctx, opts.Dest, p.SidecarRepo, p.SidecarAccess, p.SourceRepo, p.SourceAccess, prog.Logf); err != nil {
+		return false, err
 	}
-	if want.Gate != p.SidecarAccess.Gate {
-		s.Gate = &want.Gate
-	}
-	if err := opts.Dest.UpdateRepoSettings(ctx, p.SidecarRepo, s); err != nil {
-		return false, fmt.Errorf("making %s %s like its source %s, before any weight is written: %w", p.SidecarRepo, want, p.SourceRepo, describeWrite(err, p.SidecarRepo))
-	}
-	prog.Logf("%s is now %s, as its source %s (it holds no file yet)", p.SidecarRepo, want, p.SourceRepo)
 	return true, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -16,10 +15,11 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // CollectionTitle is the collection vision sidecars are filed into.
-const CollectionTitle = "Vision Sidecars"
+const CollectionTitle = sidecar.VisionCollection
 
 // Result is what a publish did. It is the GitHub Action's `result` output.
 type Result struct {
@@ -37,26 +37,13 @@ type Result struct {
 // ErrNoToken is returned by Publish when Dest has no token.
 var ErrNoToken = errors.New("HF_TOKEN is required for non-dry-run publishing")
 
-var slugRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-
-var collectionDisable = map[string]bool{"0": true, "false": true, "no": true, "none": true, "off": true, "disabled": true}
-
 // ParseCollection reads a SKULK_WEIGHTS_COLLECTION value: a disabling
 // value (0, false, no, none, off, disabled; trimmed, any case) turns
 // filing off, an owner/slug names the collection to file into, and an
 // empty value leaves slug "" meaning "the owner's Vision Sidecars,
 // found by title". Anything else is an error with the original's message.
 func ParseCollection(v string) (disabled bool, slug string, err error) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return false, "", nil
-	case collectionDisable[strings.ToLower(v)]:
-		return true, "", nil
-	case slugRE.MatchString(v):
-		return false, v, nil
-	}
-	return false, "", errors.New("SKULK_WEIGHTS_COLLECTION must look like owner/slug or be 'none'")
+	return sidecar.ParseCollection(v)
 }
 
 // Publish mirrors the entry's vision source into its sidecar: one atomic
@@ -284,49 +271,17 @@ func abortErr(err error) error {
 // findLicense reads the license from the vision source's card at the pinned
 // sha, falling back to the entry's source_model card.
 func findLicense(ctx context.Context, opts *Options, p *Plan, prog *progress.Reporter) (card.License, bool) {
-	if l, ok := card.LicenseFrom(p.cardData); ok {
-		l.From, l.Revision = p.SourceRepo, p.SourceSHA
-		return l, false
-	}
-	if m := opts.Entry.SourceModel; m != "" {
-		info, err := opts.Source.RepoInfo(ctx, m, "")
-		if err == nil {
-			if l, ok := card.LicenseFrom(info.CardData); ok {
-				l.From, l.Revision = m, info.SHA
-				prog.Logf("%s declares no license; using %s's license %s", p.SourceRepo, m, l.ID)
-				return l, true
-			}
-		}
-	}
-	prog.Logf("warning: neither %s nor %s declares a license", p.SourceRepo, opts.Entry.SourceModel)
-	return card.License{}, true
+	return sidecar.FindLicense(ctx, opts.Source, p.SourceRepo, p.SourceSHA, p.cardData, opts.Entry.SourceModel, prog.Logf)
 }
 
 // ensureRepo creates the sidecar as a model repo, private when its source
 // is (the gate, which creation cannot set, is raiseAccess's).
 func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, prog *progress.Reporter) error {
-	err := opts.Dest.CreateRepo(ctx, repo, private)
-	switch {
-	case err == nil && private:
-		prog.Logf("created %s as a private repo", repo)
-		return nil
-	case err == nil:
-		prog.Logf("created %s", repo)
-		return nil
-	case errors.Is(err, hub.ErrConflict):
-		return nil
-	}
-	return fmt.Errorf("creating %s: %w", repo, describeWrite(err, repo))
+	return sidecar.EnsureRepo(ctx, opts.Dest, repo, private, prog.Logf)
 }
 
 // describeWrite explains a refused write.
-func describeWrite(err error, repo string) error {
-	if errors.Is(err, hub.ErrForbidden) || errors.Is(err, hub.ErrUnauthorized) {
-		owner, _, _ := strings.Cut(repo, "/")
-		return fmt.Errorf("the token cannot write to %s: it needs write access to that repo (or to %s's repos): %w", repo, owner, err)
-	}
-	return err
-}
+func describeWrite(err error, repo string) error { return sidecar.DescribeWrite(err, repo) }
 
 // checkWrite asks preupload about the files of the commit: it needs write
 // access, so a token scoped elsewhere fails here, before any byte moves.
@@ -494,30 +449,5 @@ func describeEntry(t hub.TreeEntry) string {
 // fileCollection adds the sidecar to slug, or to the owner's "Vision
 // Sidecars" collection (found by title, created if missing).
 func fileCollection(ctx context.Context, opts *Options, repo, slug string) (string, error) {
-	owner, _, _ := strings.Cut(repo, "/")
-	if slug == "" {
-		cols, err := opts.Dest.ListCollections(ctx, owner)
-		if err != nil {
-			return "", fmt.Errorf("failed to ensure collection %s/'%s': %w", owner, CollectionTitle, err)
-		}
-		for _, col := range cols {
-			if col.Title == CollectionTitle && (col.Owner.Name == "" || col.Owner.Name == owner) {
-				slug = col.Slug
-				break
-			}
-		}
-		if slug == "" {
-			col, err := opts.Dest.CreateCollection(ctx, owner, CollectionTitle)
-			switch {
-			case err == nil || (errors.Is(err, hub.ErrConflict) && col != nil && col.Slug != ""):
-				slug = col.Slug
-			default:
-				return "", fmt.Errorf("failed to ensure collection %s/'%s': %w", owner, CollectionTitle, err)
-			}
-		}
-	}
-	if err := opts.Dest.AddCollectionItem(ctx, slug, "model", repo); err != nil && !errors.Is(err, hub.ErrConflict) {
-		return "", fmt.Errorf("failed to add %s to collection %s: %w", repo, slug, err)
-	}
-	return slug, nil
+	return sidecar.FileCollection(ctx, opts.Dest, repo, slug, CollectionTitle)
 }

@@ -65,7 +65,7 @@ func FindLicense(ctx context.Context, cl *hub.Client, sourceRepo, sourceSHA stri
 		l.From, l.Revision = sourceRepo, sourceSHA
 		return l, false
 	}
-	if m := targetModel; m != "" {
+	if m := targetModel; m != "" && m != sourceRepo {
 		info, err := cl.RepoInfo(ctx, m, "")
 		if err == nil {
 			if l, ok := card.LicenseFrom(info.CardData); ok {
@@ -75,7 +75,11 @@ func FindLicense(ctx context.Context, cl *hub.Client, sourceRepo, sourceSHA stri
 			}
 		}
 	}
-	logf.printf("warning: neither %s nor %s declares a license", sourceRepo, targetModel)
+	if targetModel == "" || targetModel == sourceRepo {
+		logf.printf("warning: %s declares no license", sourceRepo)
+	} else {
+		logf.printf("warning: neither %s nor %s declares a license", sourceRepo, targetModel)
+	}
 	return card.License{}, true
 }
 
