@@ -169,6 +169,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	lost := false
 	var commit string
 	for attempt := 0; ; attempt++ {
+		// Creating the repo and raising its access each cost a pass too;
+		// a Hub that never shows their effect does not loop forever.
+		if attempt > opts.MaxReplans+2 {
+			return nil, fmt.Errorf("publishing %s: the sidecar did not settle after %d attempts; nothing was committed", opts.SidecarRepo, attempt)
+		}
 		st, err := readSidecar(ctx, &opts)
 		if err != nil {
 			return nil, err
@@ -239,6 +244,10 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		switch {
 		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
 			r.prog.Logf("%s moved since the plan; planning again", opts.SidecarRepo)
+			continue
+		case errors.Is(err, hub.ErrCommitNotSent) && attempt < opts.MaxReplans:
+			// The Hub never read the whole commit: nothing landed.
+			r.prog.Logf("the commit was not sent whole (%s); nothing landed, trying again", opts.Dest.Redact(err.Error()))
 			continue
 		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
 			r.prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
