@@ -412,8 +412,8 @@ func TestCommitCutIsSentAgain(t *testing.T) {
 	e.seed(srcRepo, kimi("v1"), "upload")
 	e.h.AddFault(devhub.Fault{Route: "commit", Kind: devhub.FaultCutBody, AfterBytes: 300, Times: 1})
 	res := e.publish(e.visionOpts())
-	if res.Commit == "" || e.h.Settled(2*time.Second).Commits[dstRepo] != 2 {
-		t.Fatalf("commit %q, commits %d\n%s", res.Commit, e.h.Settled(2*time.Second).Commits[dstRepo], e.log)
+	if res.Commit == "" || e.h.Settled(2 * time.Second).Commits[dstRepo] != 2 {
+		t.Fatalf("commit %q, commits %d\n%s", res.Commit, e.h.Settled(2 * time.Second).Commits[dstRepo], e.log)
 	}
 	if l := e.log.String(); !strings.Contains(l, "not sent whole") && !strings.Contains(l, "reading the head to see whether it landed") {
 		t.Errorf("no resend logged:\n%s", e.log)
