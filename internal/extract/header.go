@@ -2,8 +2,8 @@ package extract
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/bits"
 	"sort"
@@ -36,31 +36,21 @@ func (t *Tensor) Params() int64 {
 	return n
 }
 
-// MaxHeaderRead bounds the header of one shard that an extraction holds
-// in memory (the format allows 100 MB; a shard of DeepSeek-V3 or Kimi K2.5,
-// about a thousand tensors, has a header of a few hundred KiB), so reading
-// the headers of --jobs shards at once stays well under the memory target.
-const MaxHeaderRead = 16 << 20
+// MaxHeaderRead bounds the header of one shard an extraction reads: the
+// same limit as safetensors.HeaderLimit, which the mirror applies.
+const MaxHeaderRead = safetensors.HeaderLimit
 
-// headerLength reads the 8-byte little-endian length prefix of a
-// safetensors file of fileSize bytes and checks it against the file and the
-// reference implementation's limit.
+// headerLength checks the 8-byte length prefix of a shard of fileSize bytes
+// with safetensors.HeaderLength. Every refusal matches ErrInvalid and names
+// the shard; one over the limit also matches safetensors.ErrHeaderTooLarge.
 func headerLength(prefix []byte, fileSize int64, shard string) (int64, error) {
-	if fileSize < 8 {
-		return 0, invalidf("%s: %d bytes is too short for safetensors", shard, fileSize)
+	var p [8]byte
+	copy(p[:], prefix)
+	n, err := safetensors.HeaderLength(p, fileSize)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrInvalid, shard, err)
 	}
-	n := binary.LittleEndian.Uint64(prefix)
-	switch {
-	case n == 0:
-		return 0, invalidf("%s: header length is 0", shard)
-	case n > safetensors.MaxHeaderSize:
-		return 0, invalidf("%s: header length %d is over the %d-byte limit of the safetensors format", shard, n, safetensors.MaxHeaderSize)
-	case n > MaxHeaderRead:
-		return 0, invalidf("%s: header length %d is over the %d bytes an extraction reads; real checkpoints' shard headers are a few hundred KiB", shard, n, MaxHeaderRead)
-	case n > uint64(fileSize-8):
-		return 0, invalidf("%s: header length %d runs past the end of the %d-byte file", shard, n, fileSize)
-	}
-	return int64(n), nil
+	return n, nil
 }
 
 // parseHeader reads a shard's JSON header and returns its tensors sorted by

@@ -76,15 +76,15 @@ func TestParseHeaderRefuses(t *testing.T) {
 		size int64
 		want string
 	}{
-		{0, 100, "length is 0"},
-		{200_000_000, 300_000_000, "over the 100000000-byte limit"},
-		{1 << 62, 100, "over the"},
-		{93, 100, "runs past the end"},
-		{20 << 20, 30 << 20, "over the 16777216 bytes an extraction reads"},
+		{0, 100, "too small for a JSON object"},
+		{200_000_000, 300_000_000, "exceeds the 100000000-byte limit"},
+		{1 << 62, 100, "exceeds the"},
+		{93, 100, "exceeds the 92 bytes that follow it"},
+		{20 << 20, 30 << 20, "over this tool's limit of 16777216 bytes"},
 	} {
 		p := make([]byte, 8)
 		binary.LittleEndian.PutUint64(p, tc.n)
-		if _, err := headerLength(p, tc.size, "s.safetensors"); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := headerLength(p, tc.size, "s.safetensors"); err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "s.safetensors") {
 			t.Errorf("length %d in %d bytes: %v, want %q", tc.n, tc.size, err, tc.want)
 		}
 	}
