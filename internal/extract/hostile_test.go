@@ -115,7 +115,7 @@ func FuzzParseIndex(f *testing.F) {
 	})
 }
 
-func FuzzParseHeader(f *testing.F) {
+func FuzzShardHeader(f *testing.F) {
 	f.Add([]byte(`{"__metadata__":{"format":"pt"},"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}`), int64(4))
 	f.Add([]byte(`{"a":{"dtype":"F8_E4M3","shape":[3,0],"data_offsets":[0,0]}}`), int64(0))
 	f.Fuzz(func(t *testing.T, h []byte, data int64) {
