@@ -193,6 +193,22 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 	for _, file := range f.Files {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", escape(display.Escape(file.Path)), thousands(file.Size), code(file.SHA256))
 	}
+	b.WriteString("\n## Usage\n\n")
+	if f.CatalogKey != "" {
+		fmt.Fprintf(&b, "Skulk fetches this sidecar itself when it loads %s. ", code(f.CatalogKey))
+	}
+	b.WriteString("To fetch it with `huggingface_hub`, pin a revision so the files cannot change under you:\n\n")
+	b.WriteString("```python\nfrom huggingface_hub import snapshot_download\n\n")
+	fmt.Fprintf(&b, "path = snapshot_download(repo_id=%s, revision=\"main\")  # or a commit of this repository\n```\n\n", pyString(f.SidecarRepo))
+	if len(x.Tensors) > 0 {
+		t := x.Tensors[0]
+		fmt.Fprintf(&b, "To re-check a tensor against the source without downloading a shard, read its byte range at the pinned commit and compare the SHA-256 with the one recorded above; for %s:\n\n", code(t.Name))
+		// The URL is percent-encoded (no quote, space or backquote left)
+		// and single-quoted, so no name can reach the shell.
+		fmt.Fprintf(&b, "```sh\ncurl -sL -r %d-%d '%s' | sha256sum   # %s\n```\n", t.Offsets[0], t.Offsets[1]-1,
+			endpoint+"/"+f.SourceRepo+"/resolve/"+f.SourceSHA+"/"+escapePath(t.Shard), t.SHA256)
+	}
+
 	b.WriteString("\n## License\n\n")
 	if lic.ID == "" {
 		fmt.Fprintf(&b, "The model card of %s declares no license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n", src)

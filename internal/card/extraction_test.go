@@ -50,6 +50,12 @@ func TestRenderExtractionIsDeterministicAndRecorded(t *testing.T) {
 	if err != nil || rec["mtp.safetensors"].SHA256 != strings.Repeat("d", 64) {
 		t.Errorf("files not recorded: %v %v", rec, err)
 	}
+	// A shard name with shell syntax stays inside the quoted, encoded URL.
+	x.Tensors[0].Shard = "a'$(id)`b c.safetensors"
+	card := string(RenderExtraction(f, x))
+	if !strings.Contains(card, "curl -sL -r 100-199 'https://huggingface.co/moonshotai/Kimi-K2.5/resolve/"+f.SourceSHA+"/a%27$%28id%29%60b%20c.safetensors' | sha256sum") {
+		t.Errorf("re-check command:\n%s", card)
+	}
 	for _, want := range []string{"every one converted to BF16", "with 1 block-scale tensors", "2 tensors selected by `mtp`", "license: other"} {
 		if !strings.Contains(string(a), want) {
 			t.Errorf("card lacks %q:\n%s", want, a)
