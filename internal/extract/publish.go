@@ -225,6 +225,7 @@ type run struct {
 	headerN  int64
 	configs  map[string][]byte
 	spooled  map[string]string // output path -> scratch file
+	spoolDir string            // this run's directory in the scratch directory
 }
 
 func pin(ctx context.Context, o *Options) (*run, error) {
@@ -349,17 +350,23 @@ func (r *run) hashPass(ctx context.Context) error {
 	r.sums = map[string]string{}
 	if r.opts.Scratch != "" {
 		r.spooled = map[string]string{}
+		// A directory of this run's own: two runs spooling the same
+		// sidecar at once never share a file.
+		if err := os.MkdirAll(r.opts.Scratch, 0o755); err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp(r.opts.Scratch, strings.ReplaceAll(r.opts.SidecarRepo, "/", "--")+".")
+		if err != nil {
+			return err
+		}
+		r.spoolDir = dir
 	}
 	for _, f := range r.layout.Files {
 		h := newHashWriter()
 		var w io.Writer = h
 		var spool *os.File
 		if r.opts.Scratch != "" {
-			dir := filepath.Join(r.opts.Scratch, strings.ReplaceAll(r.opts.SidecarRepo, "/", "--"))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			name := filepath.Join(dir, f.Path)
+			name := filepath.Join(r.spoolDir, f.Path)
 			var err error
 			if spool, err = os.Create(name); err != nil {
 				return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -478,15 +477,10 @@ func lfsPointer(sha string, size int64) []byte {
 	return []byte(fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", sha, size))
 }
 
-// removeSpooled deletes the files the hash pass spooled to the scratch
-// directory, and the run's directory there when it is left empty.
+// removeSpooled deletes the run's directory in the scratch directory and
+// the files the hash pass spooled there.
 func (r *run) removeSpooled() {
-	dir := ""
-	for _, name := range r.spooled {
-		os.Remove(name)
-		dir = filepath.Dir(name)
-	}
-	if dir != "" {
-		os.Remove(dir) // only succeeds when empty
+	if r.spoolDir != "" {
+		os.RemoveAll(r.spoolDir)
 	}
 }
