@@ -23,6 +23,15 @@ type Stats struct {
 	Commits map[string]int `json:"commits"`
 	// FaultsFired counts injected faults that hit a request.
 	FaultsFired int `json:"faultsFired"`
+	// StorageAuthorization counts storage requests (LFS uploads and
+	// downloads) that carried an Authorization header. With storage on
+	// another origin (ServeStorage) it must stay 0: a token never leaves
+	// the Hub's host. On one origin, @huggingface/hub sends it to the
+	// blob URL a resolve redirects to, as browsers' fetch does.
+	StorageAuthorization int `json:"storageAuthorization"`
+	// StorageBytes counts download bytes storage served per repo ("ns/name",
+	// "datasets/ns/name"), Range reads included.
+	StorageBytes map[string]int64 `json:"storageBytes"`
 }
 
 // Stats returns a snapshot of the counters.
@@ -32,6 +41,7 @@ func (h *Hub) Stats() Stats {
 	s := h.stats
 	s.Requests = maps.Clone(h.stats.Requests)
 	s.Commits = maps.Clone(h.stats.Commits)
+	s.StorageBytes = maps.Clone(h.stats.StorageBytes)
 	return s
 }
 
