@@ -65,6 +65,10 @@ type copied struct {
 	method  string
 	content []byte // regular files, committed inline
 	summary *safetensors.Summary
+	// lfs marks a regular source file stored in LFS because the Hub asked
+	// for it, under sha256, the hash of content.
+	lfs    bool
+	sha256 string
 }
 
 type copier struct {
@@ -73,6 +77,10 @@ type copier struct {
 	prog  *progress.Reporter
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
+	// modes is preupload's answer per path ("lfs", "regular", "ignored");
+	// ignored holds the paths the Hub ignores.
+	modes   map[string]string
+	ignored map[string]bool
 
 	mu   sync.Mutex
 	done map[string]*copied
@@ -102,14 +110,21 @@ func (c *copier) copyAll(ctx context.Context) error {
 	for _, s := range c.p.source {
 		src[s.Path] = s
 	}
-	var lfs, regular []hub.TreeEntry
+	// Each file goes the way preupload said (modes.go): an LFS source
+	// file may become a plain file, a regular one may go to LFS.
+	var lfs, regular, promoted []hub.TreeEntry
 	for _, a := range c.p.Copy {
-		if c.done[a.Path] != nil {
+		s := src[a.Path]
+		mode := c.modeOf(s)
+		if cp := c.done[a.Path]; cp != nil && (cp.lfs || mode != "lfs" || s.LFS != nil) {
 			continue // copied before a re-plan
 		}
-		if s := src[a.Path]; s.LFS != nil {
+		switch {
+		case mode == "lfs" && s.LFS == nil:
+			promoted = append(promoted, s)
+		case mode == "lfs":
 			lfs = append(lfs, s)
-		} else {
+		default:
 			regular = append(regular, s)
 		}
 	}
@@ -119,6 +134,9 @@ func (c *copier) copyAll(ctx context.Context) error {
 		g.Go(func() error { return c.copyRegular(gctx, s) })
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := c.uploadPromoted(ctx, promoted); err != nil {
 		return err
 	}
 	if len(lfs) == 0 {
@@ -217,10 +235,14 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
-	if int64(len(b)) != s.Size {
+	if s.LFS != nil {
+		// An LFS source file the Hub wants as a plain file.
+		if err := checkSmallLFS(s, b); err != nil {
+			return err
+		}
+	} else if int64(len(b)) != s.Size {
 		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.Itoa(len(b))}
-	}
-	if id := GitBlobID(b); id != s.OID {
+	} else if id := GitBlobID(b); id != s.OID {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
 	c.set(s.Path, &copied{method: "inline", content: b})

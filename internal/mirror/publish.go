@@ -97,7 +97,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return checkHeaders(ctx, &opts, p, headers)
 	}
 
-	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}}
+	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, ignored: map[string]bool{}}
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
@@ -135,12 +135,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := c.fetchRegular(ctx); err != nil {
 			return nil, abortErr(err)
 		}
-		if err := checkWrite(ctx, &opts, p); err != nil {
-			return nil, err
-		}
-		if err := c.copyAll(ctx); err != nil {
-			return nil, abortErr(err)
-		}
+		// The card is made, and checked by the Hub's validate-yaml as
+		// huggingface_hub's create_commit checks a README.md (hf_api.py),
+		// before any byte moves: a card the Hub would refuse fails here.
+		// The headers were read by checkHeaders, so the card's facts are
+		// known before the copy.
 		facts, err := c.facts(ctx, lic, fallback, headers)
 		if err != nil {
 			return nil, abortErr(err)
@@ -149,6 +148,17 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		cardSame := false
 		if d, ok := p.sidecar["README.md"]; ok && d.LFS == nil && d.OID == GitBlobID(readme) {
 			cardSame = true
+		}
+		if !cardSame {
+			if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
+				return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+			}
+		}
+		if err := c.preupload(ctx, readme); err != nil {
+			return nil, abortErr(err)
+		}
+		if err := c.copyAll(ctx); err != nil {
+			return nil, abortErr(err)
 		}
 		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
 			if lost {
@@ -167,10 +177,12 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			ParentCommit: p.SidecarHead,
 		}
 		for _, a := range p.Copy {
-			cp := c.done[a.Path]
-			if cp.content != nil {
+			switch cp := c.done[a.Path]; {
+			case cp.lfs:
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: cp.sha256, Size: a.Size})
+			case cp.content != nil:
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Content: cp.content})
-			} else {
+			default:
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: a.SHA256, Size: a.Size})
 			}
 		}
@@ -221,7 +233,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		res.Copied, res.Pruned = 0, 0
 	} else {
 		prog.Logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
-		if err := verify(ctx, &opts, p, commit); err != nil {
+		if err := verify(ctx, &opts, p, commit, c); err != nil {
 			return res, err
 		}
 	}
@@ -289,19 +301,6 @@ func describeWrite(err error, repo string) error {
 		return fmt.Errorf("the token cannot write to %s: it needs write access to that repo (or to %s's repos): %w", repo, owner, err)
 	}
 	return err
-}
-
-// checkWrite asks preupload about the files of the commit: it needs write
-// access, so a token scoped elsewhere fails here, before any byte moves.
-func checkWrite(ctx context.Context, opts *Options, p *Plan) error {
-	files := []hub.PreuploadFile{{Path: "README.md", Size: 1, Sample: []byte("\n")}}
-	for _, a := range p.Copy {
-		files = append(files, hub.PreuploadFile{Path: a.Path, Size: a.Size})
-	}
-	if _, _, err := opts.Dest.Preupload(ctx, p.SidecarRepo, "main", files); err != nil {
-		return fmt.Errorf("checking write access to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
-	}
-	return nil
 }
 
 // fetchRegular downloads every regular source file not yet in hand.
@@ -411,7 +410,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 
 // verify lists the sidecar at commit and checks every managed file against
 // the source.
-func verify(ctx context.Context, opts *Options, p *Plan, commit string) error {
+func verify(ctx context.Context, opts *Options, p *Plan, commit string, c *copier) error {
 	tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, commit)
 	if err != nil {
 		return fmt.Errorf("verifying %s@%s: %w", p.SidecarRepo, short(commit), err)
@@ -424,9 +423,10 @@ func verify(ctx context.Context, opts *Options, p *Plan, commit string) error {
 	for _, s := range p.source {
 		d, ok := got[s.Path]
 		switch {
+		case c.ignored[s.Path]:
 		case !ok:
 			bad = append(bad, s.Path+": missing")
-		case !sameContent(s, d):
+		case !c.storedAsAsked(s, d):
 			bad = append(bad, fmt.Sprintf("%s: expected %s, found %s", s.Path, describeEntry(s), describeEntry(d)))
 		}
 	}
