@@ -138,6 +138,22 @@ func Upload(ctx context.Context, opts Options) (*Result, error) {
 	}
 	prog.Logf("read %d files (%s) from %s", len(files), progress.HumanBytes(res.Bytes), opts.Dir)
 
+	// A README.md is checked by the Hub's validate-yaml before anything
+	// else, as huggingface_hub's create_commit and upload_folder check it
+	// (hf_api.py _validate_yaml): a card the Hub would refuse creates no
+	// repo and moves no byte.
+	for _, f := range files {
+		if f.path != "README.md" {
+			continue
+		}
+		b, err := readWhole(root, f)
+		if err != nil {
+			return nil, err
+		}
+		if err := opts.Client.ValidateYAML(ctx, b); err != nil {
+			return nil, fmt.Errorf("README.md: %w; nothing was uploaded", err)
+		}
+	}
 	created, err := ensureRepo(ctx, opts)
 	if err != nil {
 		return nil, err
