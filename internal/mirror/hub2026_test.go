@@ -55,6 +55,8 @@ func TestPublishThroughRedirectsWithStorageElsewhere(t *testing.T) {
 			if err != nil || private != c.private || gated != c.gated {
 				t.Errorf("sidecar access private=%v gated=%q, %v", private, gated, err)
 			}
+			report(t, "first publish %d requests (%d moved-redirect, %d resolve-cache, %d blob), %d storage bytes of the source, %d with a token at storage",
+				total(st.Requests), st.Requests["moved-redirect"], st.Requests["resolve-cache"], st.Requests["blob"], st.StorageBytes[srcRepo+"-renamed"], st.StorageAuthorization)
 			r = e.mustPublish()
 			if !r.UpToDate || e.h.Stats().Commits[dstRepo] != st.Commits[dstRepo] {
 				t.Errorf("republish: %+v, commits %d -> %d", r, st.Commits[dstRepo], e.h.Stats().Commits[dstRepo])
@@ -97,7 +99,9 @@ func TestUploadModesFollowPreupload(t *testing.T) {
 		t.Errorf("vocab.txt in the sidecar: %+v, want LFS (binary)", dst["vocab.txt"])
 	}
 	commits := e.h.Stats().Commits[dstRepo]
+	st := e.h.Stats()
 	r = e.mustPublish()
+	report(t, "republish with 2 files stored the other way: up to date %v, %d requests, %d commits", r.UpToDate, total(e.h.Stats().Requests)-total(st.Requests), e.h.Stats().Commits[dstRepo]-commits)
 	if !r.UpToDate || r.Copied != 0 || e.h.Stats().Commits[dstRepo] != commits {
 		t.Errorf("republish: %+v, commits %d -> %d\n%s", r, commits, e.h.Stats().Commits[dstRepo], e.log)
 	}
@@ -130,3 +134,4 @@ func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
