@@ -2,6 +2,7 @@ package devhub
 
 import (
 	"bytes"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +225,38 @@ func TestCreateConflictFault(t *testing.T) {
 	e.wantStatus(e.do("POST", "/api/repos/create", tokWrite, map[string]any{"name": "x", "organization": "alice", "visibility": "private"}), 200, "")
 	if private, _, _ := e.hub.RepoAccess("alice/x"); !private {
 		t.Error("visibility private was not applied")
+	}
+}
+
+func TestPreuploadShouldIgnore(t *testing.T) {
+	e := setup(t)
+	e.seed("alice/m", RepoOptions{}, map[string][]byte{".gitignore": []byte("*.log\nbuild/\n!keep.log\n")})
+	ask := func(body map[string]any) map[string]bool {
+		var out struct {
+			Files []struct {
+				Path         string
+				ShouldIgnore bool
+			}
+		}
+		r := e.do("POST", "/api/models/alice/m/preupload/main", tokWrite, body)
+		e.wantStatus(r, 200, "")
+		r.json(&out)
+		got := map[string]bool{}
+		for _, f := range out.Files {
+			got[f.Path] = f.ShouldIgnore
+		}
+		return got
+	}
+	files := []map[string]any{}
+	for _, p := range []string{"a.log", "keep.log", "build/x.bin", "src/build.txt", "w.safetensors"} {
+		files = append(files, map[string]any{"path": p, "size": 1, "sample": ""})
+	}
+	want := map[string]bool{"a.log": true, "keep.log": false, "build/x.bin": true, "src/build.txt": false, "w.safetensors": false}
+	if got := ask(map[string]any{"files": files}); !maps.Equal(got, want) {
+		t.Errorf("shouldIgnore from the branch's .gitignore: %v, want %v", got, want)
+	}
+	// A .gitignore in the commit (gitIgnore) replaces the branch's.
+	if got := ask(map[string]any{"files": files, "gitIgnore": "*.safetensors\n"}); !got["w.safetensors"] || got["a.log"] {
+		t.Errorf("shouldIgnore from gitIgnore: %v", got)
 	}
 }

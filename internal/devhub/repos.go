@@ -551,6 +551,12 @@ func (h *Hub) preupload(c *call) error {
 	if req.GitAttributes != nil {
 		rules = parseGitattributes(*req.GitAttributes)
 	}
+	// shouldIgnore comes from the branch's .gitignore, or the one the
+	// commit brings (huggingface_hub sends it as gitIgnore, _commit_api.py).
+	ignore := parseGitignore(h.readSmall(cm.Files[".gitignore"]))
+	if req.GitIgnore != nil {
+		ignore = parseGitignore(*req.GitIgnore)
+	}
 	files := make([]map[string]any, 0, len(req.Files))
 	for _, f := range req.Files {
 		sample, err := base64.StdEncoding.DecodeString(f.Sample)
@@ -561,7 +567,7 @@ func (h *Hub) preupload(c *call) error {
 		if h.isLFS(rules, cleanPath(f.Path), f.Size, sample) {
 			mode = "lfs"
 		}
-		m := map[string]any{"path": f.Path, "uploadMode": mode, "shouldIgnore": false}
+		m := map[string]any{"path": f.Path, "uploadMode": mode, "shouldIgnore": ignored(ignore, cleanPath(f.Path))}
 		if e, ok := cm.Files[cleanPath(f.Path)]; ok {
 			if e.LFS {
 				m["oid"] = e.SHA256

@@ -134,3 +134,34 @@ func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestIgnoredPathsAreLeftOut: a path the sidecar's .gitignore names is
+// one preupload says to ignore; it is neither copied nor listed in the
+// card, and the publish stays a no-op.
+func TestIgnoredPathsAreLeftOut(t *testing.T) {
+	e := setup(t, "")
+	e.mustPublish()
+	if _, err := e.h.CommitFiles(dstRepo, "main", "ignore notes", []devhub.SeedFile{{Path: ".gitignore", Content: strings.NewReader("# local\nextra*.txt\n")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, e.h, "extra", nil, map[string]string{"extra-notes.txt": "not for the sidecar"}, nil)
+	// The source moved, so the card pins its new commit: one commit, of
+	// the card alone.
+	r := e.mustPublish()
+	if r.Copied != 0 || r.Commit == "" {
+		t.Errorf("publish with an ignored new file: %+v\n%s", r, e.log)
+	}
+	if _, ok := e.tree()["extra-notes.txt"]; ok {
+		t.Error("the ignored file reached the sidecar")
+	}
+	if strings.Contains(e.readme(), "extra-notes.txt") {
+		t.Error("the card lists a file the sidecar does not hold")
+	}
+	commits := e.h.Stats().Commits[dstRepo]
+	if r = e.mustPublish(); !r.UpToDate || e.h.Stats().Commits[dstRepo] != commits {
+		t.Errorf("republish: %+v, commits %d -> %d", r, commits, e.h.Stats().Commits[dstRepo])
+	}
+	if !strings.Contains(e.log.String(), "extra-notes.txt: the Hub ignores this path") {
+		t.Errorf("the log does not say the path was ignored:\n%s", e.log)
+	}
+}

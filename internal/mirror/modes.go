@@ -77,7 +77,7 @@ func (c *copier) preupload(ctx context.Context, readme []byte) error {
 	for _, a := range c.p.Copy {
 		if c.modes[a.Path] == "ignored" {
 			c.ignored[a.Path] = true
-			c.prog.Logf("%s: the Hub ignores this path in %s (its .gitignore); not copied", a.Path, c.p.SidecarRepo)
+			c.prog.Logf("%s: the Hub ignores this path in %s (its .gitignore); left out of the commit and the card", a.Path, c.p.SidecarRepo)
 			continue
 		}
 		kept = append(kept, a)

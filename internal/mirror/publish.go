@@ -157,6 +157,20 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := c.preupload(ctx, readme); err != nil {
 			return nil, abortErr(err)
 		}
+		if len(c.ignored) > 0 {
+			// The card lists only what the sidecar holds.
+			if facts, err = c.facts(ctx, lic, fallback, headers); err != nil {
+				return nil, abortErr(err)
+			}
+			readme = card.Render(facts)
+			d, ok := p.sidecar["README.md"]
+			cardSame = ok && d.LFS == nil && d.OID == GitBlobID(readme)
+			if !cardSame {
+				if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
+					return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+				}
+			}
+		}
 		if err := c.copyAll(ctx); err != nil {
 			return nil, abortErr(err)
 		}
@@ -366,6 +380,9 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Jobs)
 	for i, s := range c.p.source {
+		if c.ignored[s.Path] {
+			continue // the sidecar cannot hold it; dropped below
+		}
 		files[i] = card.File{Path: s.Path, Size: s.Size, OID: s.OID}
 		if k, ok := c.p.known[s.Path]; ok {
 			files[i].SHA256, files[i].Tensors = k.SHA256, k.Tensors
@@ -403,6 +420,13 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	if err := g.Wait(); err != nil {
 		return f, err
 	}
+	kept := files[:0]
+	for _, fl := range files {
+		if fl.Path != "" {
+			kept = append(kept, fl)
+		}
+	}
+	files = kept
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	f.Files = files
 	return f, nil
