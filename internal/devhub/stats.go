@@ -13,7 +13,9 @@ type Stats struct {
 	// lfs-batch, storage-put, storage-part, storage-complete, storage-verify,
 	// blob, lfs-duplicate, whoami, collections-list, collection-create,
 	// collection-get, collection-delete, collection-add-item,
-	// collection-delete-item, admin-stats, admin-faults, not-found.
+	// collection-delete-item, validate-yaml, repo-move, resolve-cache,
+	// moved-redirect (a renamed repo's old name redirected), admin-stats,
+	// admin-faults, not-found.
 	Requests map[string]int `json:"requests"`
 	// BytesServed and BytesReceived count response and request body bytes.
 	BytesServed   int64 `json:"bytesServed"`
