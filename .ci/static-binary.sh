@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ldflags='-s -w -X github.com/Foxlight-Foundation/skulk-weights/internal/cli.version=${VERSION}'
+pkg=github.com/Foxlight-Foundation/skulk-weights/internal/buildinfo
+ldflags="-s -w -X $pkg.version=\${VERSION} -X $pkg.commit=\${COMMIT} -X $pkg.date=\${DATE}"
 # The Dockerfile is the source of truth: fail if its build line drifted.
 for want in 'CGO_ENABLED=0 GOOS=linux go build -trimpath' "-ldflags \"$ldflags\"" 'ENTRYPOINT ["/skulk-weights", "action"]'; do
   if ! grep -qF -- "$want" Dockerfile; then
@@ -21,9 +22,12 @@ fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-VERSION=v0.0.0-static-check
+VERSION=v0.0.0-static-check COMMIT=0123456789abcdef0123456789abcdef01234567 DATE=2026-01-02T03:04:05Z
+ldflags=${ldflags//\$\{VERSION\}/$VERSION}
+ldflags=${ldflags//\$\{COMMIT\}/$COMMIT}
+ldflags=${ldflags//\$\{DATE\}/$DATE}
 CGO_ENABLED=0 GOOS=linux go build -trimpath \
-  -ldflags "${ldflags//\$\{VERSION\}/$VERSION}" \
+  -ldflags "$ldflags" \
   -o "$root/skulk-weights" .
 
 if command -v file >/dev/null && ! file "$root/skulk-weights" | grep -q 'statically linked'; then
@@ -62,6 +66,8 @@ check() {
 
 echo "root: $(ls -A "$root")"
 check "skulk-weights $VERSION" version
+check "commit: $COMMIT" version
+check "date:   $DATE" version
 check "" catalog validate
 # Dry-run an entry with a vision sidecar (else the first entry).
 list=$(inroot catalog list 2>/dev/null || true)

@@ -328,22 +328,22 @@ func TestUnknownEventAndBadPayloadFailClearly(t *testing.T) {
 }
 
 // readmeSHAs are the one substitution between the golden plan comment and
-// the README's copy of it: the golden file writes the source commits as
-// <shaA> and <shaB> (they depend on the generated test files), the README
-// shows plausible commit ids in their place. The README says so too.
+// the copy in docs/action.md: the golden file writes the source commits as
+// <shaA> and <shaB> (they depend on the generated test files), docs/action.md
+// shows plausible commit ids in their place. The page says so too.
 var readmeSHAs = strings.NewReplacer(
 	"<shaA>", "5d1c0e7a9b3f42e8c6d0a1b2c3d4e5f60718293a",
 	"<shaB>", "8e2f4a6c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f",
 )
 
-const readmeCommentHeading = "### What a plan comment looks like"
+const readmeCommentHeading = "## What a plan comment looks like"
 
-// TestReadmePlanCommentIsTheGolden: the README claims its example plan
+// TestDocsPlanCommentIsTheGolden: docs/action.md claims its example plan
 // comment is the one the suite checks byte for byte; it must be the golden
 // file, quoted, with only the shas above substituted. go test -update
-// rewrites the README's block from the golden file; it stays last in this
+// rewrites that block from the golden file; it stays last in this
 // file so that one -update pass rewrites the golden file first.
-func TestReadmePlanCommentIsTheGolden(t *testing.T) {
+func TestDocsPlanCommentIsTheGolden(t *testing.T) {
 	golden, err := os.ReadFile(filepath.Join("testdata", "golden", "pr_comment.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -357,7 +357,7 @@ func TestReadmePlanCommentIsTheGolden(t *testing.T) {
 		}
 	}
 
-	readmePath := filepath.Join("..", "..", "README.md")
+	readmePath := filepath.Join("..", "..", "docs", "action.md")
 	raw, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
@@ -365,7 +365,7 @@ func TestReadmePlanCommentIsTheGolden(t *testing.T) {
 	readme := string(raw)
 	h := strings.Index(readme, "\n"+readmeCommentHeading+"\n")
 	if h < 0 {
-		t.Fatalf("README.md has no %q section", readmeCommentHeading)
+		t.Fatalf("docs/action.md has no %q section", readmeCommentHeading)
 	}
 	// The block is the first run of quoted lines after the heading.
 	start := h + 1 + len(readmeCommentHeading)
@@ -391,6 +391,6 @@ func TestReadmePlanCommentIsTheGolden(t *testing.T) {
 		return
 	}
 	if got != want.String() {
-		t.Errorf("README.md's plan comment differs from testdata/golden/pr_comment.md (go test -update rewrites it)\n--- README\n%s--- golden, quoted\n%s", got, want.String())
+		t.Errorf("docs/action.md's plan comment differs from testdata/golden/pr_comment.md (go test -update rewrites it)\n--- docs/action.md\n%s--- golden, quoted\n%s", got, want.String())
 	}
 }

@@ -4,14 +4,13 @@
 //
 // Every command is described once, in the commands table: its name, its
 // positional arguments, the flags its setup function defines and the
-// environment variables it reads. Help, the README synopsis and the shell
+// environment variables it reads. Help, the synopsis and reference in docs/cli.md and the shell
 // completion scripts are all generated from that table, so they cannot
 // disagree with what the commands accept.
 package cli
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/Foxlight-Foundation/skulk-weights/internal/buildinfo"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 )
 
@@ -30,24 +30,9 @@ const (
 	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it)
 )
 
-// releaseVersion is the version of this source tree, bumped with each
-// release. It is what a build made without -ldflags reports, such as the
-// action's image built by the runner from a tagged checkout, so published
-// model cards name a real version.
-//
-//go:embed VERSION
-var releaseVersion string
-
-// version overrides releaseVersion when set at build time with
-// -ldflags "-X ...internal/cli.version=v1.2.3"; empty means "use the
-// release version".
-var version string
-
-func init() {
-	if version == "" {
-		version = strings.TrimSpace(releaseVersion)
-	}
-}
+// version is the version of this build, as model cards, user agents and
+// the version command report it.
+var version = buildinfo.Get().Version
 
 // Env is everything a command may take from its process: standard streams,
 // environment variables and the working directory.
@@ -105,8 +90,10 @@ var commands = []*command{
 	demoCmd,
 	actionCmd,
 	completionCmd,
-	{name: "version", summary: "print the version",
-		about: "Print the version of this build (also: skulk-weights --version).",
+	{name: "version", summary: "print the version, commit and build date",
+		about: "Print the version of this build, the commit it was built from, that commit's date and the Go toolchain " +
+			"(also: skulk-weights --version). Release builds carry all of them; a go install or a build from a checkout " +
+			"reports what the Go toolchain recorded, and \"unknown\" for what it did not.",
 		setup: func(*flag.FlagSet) runner { return runVersion }},
 }
 
@@ -654,9 +641,9 @@ func (c *command) usageLine(width int) string {
 	return b.String()
 }
 
-// Synopsis is the README's command synopsis: every command's usage line,
+// Synopsis is the command synopsis of docs/cli.md: every command's usage line,
 // then every environment variable and what reads it. It is generated from
-// the same table as help; a test keeps the README's copy equal to it.
+// the same table as help; a test keeps the docs' copy equal to it.
 func Synopsis() string {
 	var b strings.Builder
 	b.WriteString("```\n")
@@ -687,6 +674,7 @@ func runVersion(_ context.Context, pos []string, env Env) int {
 	if len(pos) > 0 {
 		return unexpectedArg(env, "version", pos[0])
 	}
-	fmt.Fprintf(env.Stdout, "skulk-weights %s\n", version)
+	info := buildinfo.Get()
+	fmt.Fprintf(env.Stdout, "skulk-weights %s\ncommit: %s\ndate:   %s\ngo:     %s\n", info.Version, info.Commit, info.Date, info.Go)
 	return ExitOK
 }

@@ -22,6 +22,7 @@ type publishOptions struct {
 	DryRun, JSON    bool
 	Jobs            int
 	MaxBytes        byteSize
+	MaxRegularBytes byteSize
 	MaxFiles        int
 	// StallTimeout aborts (and retries) a transfer that moves no byte for
 	// this long; 0 never does.
@@ -58,7 +59,7 @@ happens, errors included; everything else goes to stderr.
 	values: map[string][]string{"artifact": {"vision", "vindex", "mtp", "all"}},
 	schema: publishSchema,
 	setup: func(fs *flag.FlagSet) runner {
-		opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxFiles: defaultMaxFiles, StallTimeout: durationFlag(hub.DefaultTimeouts.Stall)}
+		opts := publishOptions{Artifact: "all", Jobs: defaultJobs, MaxBytes: defaultMaxBytes, MaxRegularBytes: mirror.DefaultMaxRegularBytes, MaxFiles: defaultMaxFiles, StallTimeout: durationFlag(hub.DefaultTimeouts.Stall)}
 		var cf catalogFlags
 		fs.StringVar(&opts.Model, "model", "", "catalog `KEY` to publish: <namespace>/<key>")
 		fs.StringVar(&opts.Artifact, "artifact", "all", "`WHAT` to publish: vision, vindex, mtp or all")
@@ -66,6 +67,7 @@ happens, errors included; everything else goes to stderr.
 		fs.BoolVar(&opts.JSON, "json", false, "print the plan (dry run) or the result as one JSON document on stdout")
 		fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
 		fs.Var(&opts.MaxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
+		fs.Var(&opts.MaxRegularBytes, "max-regular-bytes", "refuse to mirror more than this `SIZE` of regular (non-LFS) files, which one commit carries inline")
 		fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
 		fs.Var(&opts.StallTimeout, "stall-timeout", "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
 		cf.register(fs, false)
@@ -88,6 +90,8 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 		return out.usage("--max-files must be at least 1")
 	case opts.MaxBytes < 1:
 		return out.usage("--max-bytes must be at least 1 byte")
+	case opts.MaxRegularBytes < 1:
+		return out.usage("--max-regular-bytes must be at least 1 byte")
 	case opts.StallTimeout < 0:
 		return out.usage("--stall-timeout must not be negative")
 	}

@@ -32,7 +32,7 @@ func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, 
 	}
 	res, err := mirror.Publish(ctx, mirror.Options{
 		Entry: e, Source: client, Dest: client,
-		Jobs: opts.Jobs, MaxBytes: int64(opts.MaxBytes), MaxFiles: opts.MaxFiles,
+		Jobs: opts.Jobs, MaxBytes: int64(opts.MaxBytes), MaxRegularBytes: int64(opts.MaxRegularBytes), MaxFiles: opts.MaxFiles,
 		Collection:  env.Getenv("SKULK_WEIGHTS_COLLECTION"),
 		Progress:    stderr,
 		Terminal:    isTerminal(env.Stderr),

@@ -632,6 +632,11 @@ func (h *Hub) applyCommitLocked(rp *repo, branch, parentCommit, title, desc stri
 			return nil, badRequest("Unknown commit operation %q", op.Kind)
 		}
 	}
+	// A git tree cannot hold a file and a directory of one name; the Hub
+	// refuses such a commit whole.
+	if p := fileDirConflict(files); p != "" {
+		return nil, badRequest("Invalid commit: %q would be both a file and a directory", p)
+	}
 	// Like the Hub, track LFS files that .gitattributes does not cover by
 	// appending a rule for each of them.
 	ga := h.readSmall(files[".gitattributes"])
@@ -655,4 +660,22 @@ func (h *Hub) applyCommitLocked(rp *repo, branch, parentCommit, title, desc stri
 		files[".gitattributes"] = &fileEntry{Size: info.Size, SHA256: info.SHA256, GitOID: gitBlobSHA1([]byte(ga))}
 	}
 	return h.addCommitLocked(rp, branch, head, title, desc, files), nil
+}
+
+// fileDirConflict returns a path that is a file of files and also a parent
+// directory of another of its files, or "" if there is none (the smallest
+// such path, so the answer does not depend on map order).
+func fileDirConflict(files map[string]*fileEntry) string {
+	bad := ""
+	for p := range files {
+		for i := 0; i < len(p); i++ {
+			if p[i] != '/' {
+				continue
+			}
+			if _, ok := files[p[:i]]; ok && (bad == "" || p[:i] < bad) {
+				bad = p[:i]
+			}
+		}
+	}
+	return bad
 }

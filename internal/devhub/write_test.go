@@ -340,3 +340,31 @@ func TestMultipartPartsInPlace(t *testing.T) {
 		t.Error("stored object differs from the uploaded parts")
 	}
 }
+
+// TestCommitFileAndDirectoryOfOneName: a tree cannot hold a file and a
+// directory of the same name, whether both come in one commit or one is
+// already in the tree; the commit is refused whole. Replacing the file by
+// the directory in one commit (delete, then add) is fine.
+func TestCommitFileAndDirectoryOfOneName(t *testing.T) {
+	e := setup(t)
+	e.createRepo("m", nil)
+	e.wantStatus(e.commit("alice/m", tokWrite, header("base", ""), fileOp("a/b.json", []byte("1")), fileOp("x", []byte("x"))), 200, "")
+	before := e.hub.Stats().Commits["alice/m"]
+	for name, ops := range map[string][]map[string]any{
+		"file over an existing directory": {fileOp("a", []byte("f"))},
+		"directory over an existing file": {fileOp("x/y.json", []byte("d"))},
+		"both in one commit":              {fileOp("n/o", []byte("1")), fileOp("n", []byte("2"))},
+		"deep":                            {fileOp("a/b.json/c/d", []byte("1"))},
+	} {
+		r := e.commit("alice/m", tokWrite, append([]map[string]any{header(name, "")}, ops...)...)
+		e.wantStatus(r, 400, "BadRequest")
+		if !strings.Contains(r.Header.Get("X-Error-Message"), "would be both a file and a directory") {
+			t.Errorf("%s: message %q", name, r.Header.Get("X-Error-Message"))
+		}
+	}
+	if n := e.hub.Stats().Commits["alice/m"] - before; n != 0 {
+		t.Errorf("%d refused commits recorded", n)
+	}
+	del := map[string]any{"key": "deletedFile", "value": map[string]any{"path": "x"}}
+	e.wantStatus(e.commit("alice/m", tokWrite, header("replace", ""), del, fileOp("x/y.json", []byte("d"))), 200, "")
+}

@@ -1,17 +1,13 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
 	"strconv"
-	"time"
 )
 
 // PreuploadFile is one file offered to preupload.
@@ -307,113 +303,4 @@ func (c *Client) DuplicateLFS(ctx context.Context, src, dst string, files []Dupl
 		failed = append(failed, resp.Failed...)
 	}
 	return failed, nil
-}
-
-// CommitOp is one operation of a commit.
-type CommitOp struct {
-	// Kind is "file" (Content inline), "lfsFile" (OID + Size) or
-	// "deletedFile".
-	Kind    string
-	Path    string
-	Content []byte
-	OID     string
-	Size    int64
-}
-
-// CommitRequest is an NDJSON commit.
-type CommitRequest struct {
-	Summary, Description string
-	// ParentCommit makes the commit conditional: the Hub answers 412 if the
-	// branch moved, so a commit can never land twice or on top of a state
-	// it was not planned against.
-	ParentCommit string
-	Ops          []CommitOp
-}
-
-// CommitInfo is the Hub's answer to a commit.
-type CommitInfo struct {
-	OID string `json:"commitOid"`
-	URL string `json:"commitUrl"`
-}
-
-// Commit posts one atomic commit to repo@branch. It is resent only after a
-// 429 (refused unread, waiting as the Hub asks), never blindly: an error
-// matching ErrCommitOutcomeUnknown means the answer was lost and the
-// caller must check the branch head; ErrPreconditionFailed means the branch
-// moved since ParentCommit.
-func (c *Client) Commit(ctx context.Context, repo, branch string, req CommitRequest) (*CommitInfo, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	header := map[string]any{"summary": req.Summary, "description": req.Description}
-	if req.ParentCommit != "" {
-		header["parentCommit"] = req.ParentCommit
-	}
-	lines := []any{map[string]any{"key": "header", "value": header}}
-	for _, op := range req.Ops {
-		switch op.Kind {
-		case "file":
-			lines = append(lines, map[string]any{"key": "file", "value": map[string]any{
-				"path": op.Path, "content": base64.StdEncoding.EncodeToString(op.Content), "encoding": "base64"}})
-		case "lfsFile":
-			lines = append(lines, map[string]any{"key": "lfsFile", "value": map[string]any{
-				"path": op.Path, "algo": "sha256", "oid": op.OID, "size": op.Size}})
-		case "deletedFile":
-			lines = append(lines, map[string]any{"key": "deletedFile", "value": map[string]any{"path": op.Path}})
-		default:
-			return nil, fmt.Errorf("commit op %q on %s: unknown kind", op.Kind, op.Path)
-		}
-	}
-	for _, l := range lines {
-		if err := enc.Encode(l); err != nil {
-			return nil, err
-		}
-	}
-	b := buf.Bytes()
-	var resp *http.Response
-	var err error
-	for attempt := 0; ; attempt++ {
-		resp, err = c.do(ctx, call{method: http.MethodPost, url: c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch)),
-			auth: true, slow: true, size: int64(len(b)), body: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-			header: http.Header{"Content-Type": {"application/x-ndjson"}, "Accept": {"application/json"}}})
-		// A 429 is the one failure known to leave the branch untouched (the
-		// Hub refuses before reading the commit), so it alone is resent,
-		// after the wait the Hub asked for.
-		var he *Error
-		if err == nil || !errors.As(err, &he) || he.Status != http.StatusTooManyRequests || attempt >= c.retry.MaxRetries {
-			break
-		}
-		wait := he.RetryAfter
-		if wait == 0 {
-			wait = c.backoff(attempt)
-		}
-		if wait > c.retry.MaxServerWait {
-			break
-		}
-		c.logf("retrying POST %s in %s: %s", redactURL(c.api("/api/models/%s/commit/%s", repoPath(repo), escapeRev(branch))), wait.Round(time.Millisecond), c.Redact(err.Error()))
-		if serr := sleep(ctx, wait); serr != nil {
-			return nil, serr
-		}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCommitOutcomeUnknown, err)
-		}
-		var he *Error
-		if !errors.As(err, &he) {
-			return nil, fmt.Errorf("%w: %w", ErrCommitOutcomeUnknown, err)
-		}
-		switch he.Status {
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return nil, fmt.Errorf("%w: %w", ErrCommitOutcomeUnknown, err)
-		}
-		return nil, err
-	}
-	var info CommitInfo
-	if err := decode(resp, &info); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCommitOutcomeUnknown, err)
-	}
-	if !IsCommitSHA(info.OID) {
-		return nil, fmt.Errorf("%w: commit answer has no commitOid", ErrCommitOutcomeUnknown)
-	}
-	return &info, nil
 }

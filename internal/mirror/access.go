@@ -63,7 +63,7 @@ func checkAccess(p *Plan) error {
 		return nil
 	}
 	want := p.SidecarAccess.Join(p.SourceAccess)
-	return &PlanError{fmt.Sprintf("refusing to publish %s: it is %s, but its source %s is %s; a sidecar must be at least as restricted as its source. "+
+	return &PlanError{Msg: fmt.Sprintf("refusing to publish %s: it is %s, but its source %s is %s; a sidecar must be at least as restricted as its source. "+
 		"skulk-weights never changes an existing sidecar's settings: make %s %s on the Hub, or point vision_sidecar_repo at another repo. Nothing was written",
 		p.SidecarRepo, p.SidecarAccess, p.SourceRepo, p.SourceAccess, p.SidecarRepo, want)}
 }

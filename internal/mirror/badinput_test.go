@@ -104,6 +104,11 @@ func TestHostileTreeListingsAreRefusedBeforeAnyWrite(t *testing.T) {
 			`: more than 8.0 EiB exceed the limit of 46.6 GiB (raise --max-bytes if this is intended)`},
 		{"one huge file", []hub.TreeEntry{lfs("a.safetensors", 1<<62)},
 			`: 4.0 EiB exceed the limit of 46.6 GiB (raise --max-bytes if this is intended)`},
+		// The Hub cannot hold these trees; a hostile listing can name them.
+		{"file and directory", []hub.TreeEntry{lfs("model.safetensors", 10), lfs("model.safetensors/x.json", 1), lfs("cfg.json", 1), lfs("cfg.json/a/b.txt", 1)},
+			`: the source tree lists "cfg.json", "model.safetensors" as both a file and a directory; no git tree, so no sidecar, can hold that`},
+		{"file and directory entry", []hub.TreeEntry{lfs("model.safetensors", 10), {Type: "directory", Path: "model.safetensors"}},
+			`: the source tree lists "model.safetensors" as both a file and a directory`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := setup(t, "")

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
@@ -22,8 +23,8 @@ import (
 )
 
 // MaxRegularFile bounds a regular (non-LFS) source file, which is committed
-// inline and so held in memory; the Hub itself refuses regular text files
-// over 10 MB.
+// inline, base64-encoded in the commit request; the Hub itself refuses
+// regular text files over 10 MB.
 const MaxRegularFile = 32 << 20
 
 // aheadBlock and aheadBlocks bound the bytes of multipart parts that run
@@ -62,13 +63,18 @@ func (e *MismatchError) Permanent() bool { return true }
 
 // copied is what copying one file produced.
 type copied struct {
-	method  string
-	content []byte // regular files, committed inline
+	method string
+	// sha256 and size are a regular file's, which is committed inline: its
+	// bytes are read again from the source while the commit is sent, never
+	// kept.
+	sha256  string
+	size    int64
 	summary *safetensors.Summary
-	// lfs marks a regular source file stored in LFS because the Hub asked
-	// for it, under sha256, the hash of content.
-	lfs    bool
-	sha256 string
+	// gitOID is the git blob id of a regular file's bytes: for an LFS
+	// source file committed inline, the id the sidecar gives it. head is
+	// its first bytes, preupload's sample.
+	gitOID string
+	head   []byte
 }
 
 type copier struct {
@@ -81,6 +87,15 @@ type copier struct {
 	// ignored holds the paths the Hub ignores.
 	modes   map[string]string
 	ignored map[string]bool
+	// promoted maps each regular source file stored in LFS (as the Hub
+	// asked) to its sha256, the oid its lfsFile line names.
+	promoted map[string]string
+
+	// headers holds the header summaries checkHeaders read before the
+	// copy; only read while copies run. A file it describes is not scanned
+	// again as it streams: that would hold its header (up to
+	// safetensors.HeaderLimit) a second time.
+	headers map[string]*safetensors.Summary
 
 	mu   sync.Mutex
 	done map[string]*copied
@@ -90,6 +105,13 @@ func (c *copier) set(path string, cp *copied) {
 	c.mu.Lock()
 	c.done[path] = cp
 	c.mu.Unlock()
+}
+
+// get returns what copying path produced, nil if it is not copied yet.
+func (c *copier) get(path string) *copied {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done[path]
 }
 
 func (c *copier) acquire(ctx context.Context) error {
@@ -112,16 +134,28 @@ func (c *copier) copyAll(ctx context.Context) error {
 	}
 	// Each file goes the way preupload said (modes.go): an LFS source
 	// file may become a plain file, a regular one may go to LFS.
-	var lfs, regular, promoted []hub.TreeEntry
+	var lfs, regular []hub.TreeEntry
 	for _, a := range c.p.Copy {
 		s := src[a.Path]
 		mode := c.modeOf(s)
-		if cp := c.done[a.Path]; cp != nil && (cp.lfs || mode != "lfs" || s.LFS != nil) {
+		// A regular file the Hub wants in LFS is pending while only its
+		// hashing read is done (method "inline").
+		if cp := c.get(a.Path); cp != nil && (cp.method != "inline" || mode != "lfs" || s.LFS != nil) {
 			continue // copied before a re-plan
 		}
 		switch {
 		case mode == "lfs" && s.LFS == nil:
-			promoted = append(promoted, s)
+			// Streamed into LFS like any LFS file, under the sha256 its
+			// hashing read found (copyRegular checked its git blob id).
+			cp := c.get(a.Path)
+			if cp == nil {
+				return fmt.Errorf("%s: its bytes were not hashed before the upload", s.Path)
+			}
+			c.mu.Lock()
+			c.promoted[s.Path] = cp.sha256
+			c.mu.Unlock()
+			s.LFS = &hub.LFSInfo{OID: cp.sha256, Size: s.Size}
+			lfs = append(lfs, s)
 		case mode == "lfs":
 			lfs = append(lfs, s)
 		default:
@@ -134,9 +168,6 @@ func (c *copier) copyAll(ctx context.Context) error {
 		g.Go(func() error { return c.copyRegular(gctx, s) })
 	}
 	if err := g.Wait(); err != nil {
-		return err
-	}
-	if err := c.uploadPromoted(ctx, promoted); err != nil {
 		return err
 	}
 	if len(lfs) == 0 {
@@ -221,7 +252,9 @@ func (c *copier) copyAll(ctx context.Context) error {
 	return g.Wait()
 }
 
-// copyRegular fetches a small regular file and checks its git blob id.
+// copyRegular reads a small regular file through once for its sha256 (the
+// card lists it) and checks its size and git blob id; the commit reads it
+// again as it is sent.
 func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 	if s.Size > MaxRegularFile {
 		return fmt.Errorf("%s: regular (non-LFS) file of %s is over the %s limit", s.Path, HumanBytes(s.Size), HumanBytes(MaxRegularFile))
@@ -231,21 +264,24 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, s.Size+1))
+	blob, sum, head := newBlobHash(s.Size), sha256.New(), &headBuf{}
+	n, err := io.Copy(io.MultiWriter(blob, sum, head), io.LimitReader(f, s.Size+1))
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
+	if n != s.Size {
+		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.FormatInt(n, 10)}
+	}
+	sha, gitOID := hex.EncodeToString(sum.Sum(nil)), hex.EncodeToString(blob.Sum(nil))
 	if s.LFS != nil {
-		// An LFS source file the Hub wants as a plain file.
-		if err := checkSmallLFS(s, b); err != nil {
-			return err
+		// An LFS source file the Hub wants as a plain file (modes.go).
+		if sha != s.LFS.OID {
+			return &MismatchError{Path: s.Path, What: "sha256", Expected: s.LFS.OID, Actual: sha}
 		}
-	} else if int64(len(b)) != s.Size {
-		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.Itoa(len(b))}
-	} else if id := GitBlobID(b); id != s.OID {
+	} else if id := gitOID; id != s.OID {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
-	c.set(s.Path, &copied{method: "inline", content: b})
+	c.set(s.Path, &copied{method: "inline", sha256: sha, size: s.Size, gitOID: gitOID, head: head.b})
 	// Regular files are also fetched for the card's facts; only those the
 	// commit carries are copies.
 	for _, a := range c.p.Copy {
@@ -259,10 +295,46 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 
 // GitBlobID is git's object id for a blob with content b.
 func GitBlobID(b []byte) string {
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(b))
+	h := newBlobHash(int64(len(b)))
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// newBlobHash returns a hash that, fed a blob's size bytes, sums to git's
+// object id for it.
+func newBlobHash(size int64) hash.Hash {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", size)
+	return h
+}
+
+// openRegular is a regular file's content for the commit: read from the
+// source at the pinned sha as its line is sent, its git blob id checked as
+// the bytes pass. A mismatch withholds the last chunk, so the Hub never
+// receives a whole commit with other bytes than the source tree promised.
+func (c *copier) openRegular(s hub.TreeEntry) hub.BodyFunc {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		f, err := c.opts.Source.Open(ctx, c.p.SourceRepo, c.p.SourceSHA, s.Path, 0)
+		if err != nil {
+			return nil, err
+		}
+		if s.LFS != nil {
+			// An LFS source file the Hub wants inline: its sha256 is what
+			// the source tree promises.
+			return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.LFS.OID, what: "sha256", h: sha256.New(), tee: io.Discard, moved: new(atomic.Int64)}, nil
+		}
+		return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.OID, what: "git blob id", h: newBlobHash(s.Size), tee: io.Discard, moved: new(atomic.Int64)}, nil
+	}
+}
+
+// headBuf keeps the first sampleSize bytes written through it.
+type headBuf struct{ b []byte }
+
+func (h *headBuf) Write(p []byte) (int, error) {
+	if n := sampleSize - len(h.b); n > 0 {
+		h.b = append(h.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // stream copies one LFS file from the source into the sidecar's storage.
@@ -274,7 +346,7 @@ func (c *copier) stream(ctx context.Context, s hub.TreeEntry, obj *hub.LFSObject
 	fp := c.prog.Begin(s.Path, s.Size)
 	var scan *safetensors.Scanner
 	var sink io.Writer = io.Discard
-	if strings.HasSuffix(s.Path, ".safetensors") {
+	if strings.HasSuffix(s.Path, ".safetensors") && c.headers[s.Path] == nil {
 		scan = safetensors.NewScanner(s.Size)
 		sink = scan
 	}
@@ -345,7 +417,8 @@ type verifyReader struct {
 	want  string
 	h     hash.Hash
 	tee   io.Writer
-	fp    *progress.File
+	what  string         // what want is; "" means sha256
+	fp    *progress.File // nil: no progress line
 	moved *atomic.Int64
 	n     int64
 	ok    bool
@@ -360,12 +433,18 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	if v.n == v.size && !v.ok {
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
-			return 0, &MismatchError{Path: v.path, What: "sha256", Expected: v.want, Actual: got}
+			what := v.what
+			if what == "" {
+				what = "sha256"
+			}
+			return 0, &MismatchError{Path: v.path, What: what, Expected: v.want, Actual: got}
 		}
 		v.ok = true
 	}
 	v.tee.Write(p[:n])
-	v.fp.Add(int64(n))
+	if v.fp != nil {
+		v.fp.Add(int64(n))
+	}
 	v.moved.Add(int64(n))
 	if err == io.EOF && v.n != v.size {
 		return n, &MismatchError{Path: v.path, What: "size", Expected: strconv.FormatInt(v.size, 10), Actual: strconv.FormatInt(v.n, 10)}
@@ -641,8 +720,16 @@ func (s *orderedSink) complete() bool {
 	return s.next == len(s.parts)
 }
 
+// headerBytes bounds the bytes of the safetensors headers being parsed at
+// once in the process: one header at the limit, or many small ones (real
+// headers are a few hundred KiB at most).
+var headerBytes = semaphore.NewWeighted(safetensors.HeaderLimit)
+
 // headerSummary reads just a safetensors file's header from the source (two
-// small ranged GETs) for files whose bytes did not pass through us.
+// small ranged GETs) for files whose bytes did not pass through us. The
+// header streams into the parse, so memory follows the number of tensors,
+// not the header's bytes, and a header over safetensors.HeaderLimit is
+// refused from its length prefix alone.
 func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, size int64) (*safetensors.Summary, error) {
 	if size < 8 {
 		return nil, fmt.Errorf("%s: %d bytes is too short for safetensors", path, size)
@@ -651,46 +738,31 @@ func headerSummary(ctx context.Context, cl *hub.Client, repo, sha, path string, 
 	if err != nil {
 		return nil, err
 	}
-	var lenBuf [8]byte
-	_, err = io.ReadFull(f, lenBuf[:])
+	var prefix [8]byte
+	_, err = io.ReadFull(f, prefix[:])
 	f.Close()
 	if err != nil {
 		return nil, err
 	}
-	scan := safetensors.NewScanner(size)
-	scan.Write(lenBuf[:])
-	n := int64(lenBuf[0]) | int64(lenBuf[1])<<8 | int64(lenBuf[2])<<16 | int64(lenBuf[3])<<24 |
-		int64(lenBuf[4])<<32 | int64(lenBuf[5])<<40 | int64(lenBuf[6])<<48 | int64(lenBuf[7])<<56
-	read := int64(8)
-	if n > 0 && n <= safetensors.MaxHeaderSize && n <= size-8 {
-		f, err := cl.OpenRange(ctx, repo, sha, path, 8, n)
-		if err != nil {
-			return nil, err
-		}
-		_, err = io.Copy(scan, io.LimitReader(f, n))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		read += n
+	n, err := safetensors.HeaderLength(prefix, size)
+	if err != nil {
+		return nil, err
 	}
-	// The rest is only counted by the scanner: account for it without
-	// fetching it, also when the length prefix was refused, so Summary
-	// reports that rather than a short read.
-	var zero [64 << 10]byte
-	for rest := size - read; rest > 0; {
-		k := min(rest, int64(len(zero)))
-		scan.Write(zero[:k])
-		rest -= k
+	// Parsing holds up to about three times a header's longest JSON token
+	// (the decoder's buffer and the token), so the headers read at once
+	// are bounded by their bytes, not only by --jobs.
+	if err := headerBytes.Acquire(ctx, n); err != nil {
+		return nil, err
 	}
-	sum, err := scan.Summary()
+	defer headerBytes.Release(n)
+	f, err = cl.OpenRange(ctx, repo, sha, path, 8, n)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sum, err := safetensors.ParseHeader(f, n, size)
 	if err != nil {
 		return nil, err
 	}
 	return &sum, nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }

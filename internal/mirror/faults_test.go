@@ -413,6 +413,20 @@ func TestFaultCommitResponseLost(t *testing.T) {
 			if d["commit"] != c.sent {
 				t.Errorf("commit requests %d, want %d", d["commit"], c.sent)
 			}
+			// The result reports what the commit carried, also when the
+			// run learnt from the head that its commit had landed.
+			var paths []string
+			for _, a := range r.Plan.Copy {
+				paths = append(paths, a.Path+" "+a.Method)
+			}
+			if got := strings.Join(paths, ", "); r.Copied != 2 || got != "a.safetensors stream, b.safetensors stream" || r.UpToDate {
+				t.Errorf("result: copied %d (%s), up to date %v; want the 2 changed shards", r.Copied, got, r.UpToDate)
+			}
+			for _, a := range r.Plan.Skip {
+				if a.Path == "a.safetensors" || a.Path == "b.safetensors" {
+					t.Errorf("%s reported both copied and skipped", a.Path)
+				}
+			}
 			f.assertMirrored(r.Plan.SourceSHA)
 			report(t, "ok; commit requests %d, commits 1, head = result", d["commit"])
 		})

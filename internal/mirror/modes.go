@@ -1,11 +1,11 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
 
 	"golang.org/x/sync/errgroup"
 
@@ -39,11 +39,14 @@ func (c *copier) preupload(ctx context.Context, readme []byte) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Jobs)
 	for i, a := range c.p.Copy {
-		if cp := c.done[a.Path]; cp != nil && cp.content != nil {
-			samples[i] = cp.content[:min(len(cp.content), sampleSize)]
+		s := src[a.Path]
+		if cp := c.get(a.Path); cp != nil && cp.method == "inline" {
+			samples[i] = cp.head // kept by the hashing read of a regular file
 			continue
 		}
-		s := src[a.Path]
+		if s.Size == 0 {
+			continue
+		}
 		g.Go(func() error {
 			b, err := c.sample(gctx, s)
 			samples[i] = b
@@ -114,81 +117,6 @@ func (c *copier) modeOf(s hub.TreeEntry) string {
 	return "regular"
 }
 
-// uploadPromoted puts regular source files the Hub wants in LFS into the
-// sidecar's LFS storage from the bytes in hand (regular files are small:
-// MaxRegularFile bounds them).
-func (c *copier) uploadPromoted(ctx context.Context, files []hub.TreeEntry) error {
-	if len(files) == 0 {
-		return nil
-	}
-	var objs []hub.LFSObject
-	shas := map[string]string{}
-	for _, s := range files {
-		cp := c.done[s.Path]
-		if cp == nil || cp.content == nil {
-			return fmt.Errorf("%s: its bytes were not fetched before the upload", s.Path)
-		}
-		sha := sha256Hex(cp.content)
-		if _, dup := shas[sha]; !dup {
-			objs = append(objs, hub.LFSObject{OID: sha, Size: int64(len(cp.content))})
-		}
-		shas[s.Path] = sha
-	}
-	answers, err := c.opts.Dest.LFSBatch(ctx, c.p.SidecarRepo, "main", objs)
-	if err != nil {
-		return fmt.Errorf("asking %s's LFS storage for upload URLs: %w", c.p.SidecarRepo, describeWrite(err, c.p.SidecarRepo))
-	}
-	byOID := map[string]*hub.LFSObject{}
-	for i := range answers {
-		byOID[answers[i].OID] = &answers[i]
-	}
-	sent := map[string]bool{}
-	for _, s := range files {
-		content, sha := c.done[s.Path].content, shas[s.Path]
-		obj := byOID[sha]
-		if obj == nil {
-			return fmt.Errorf("LFS batch for %s did not answer for %s (%s)", c.p.SidecarRepo, s.Path, sha)
-		}
-		method := "stored"
-		if obj.NeedsUpload() && !sent[sha] {
-			if err := c.putBytes(ctx, obj, content); err != nil {
-				return fmt.Errorf("uploading %s: %w", s.Path, err)
-			}
-			sent[sha] = true
-			method = "lfs"
-		}
-		c.set(s.Path, &copied{method: method, content: content, lfs: true, sha256: sha})
-		c.prog.Done(s.Path, s.Size, method+": stored in LFS as the Hub asks (the source keeps it in git)")
-	}
-	return nil
-}
-
-// putBytes sends content to the storage URLs of obj, basic or multipart.
-func (c *copier) putBytes(ctx context.Context, obj *hub.LFSObject, content []byte) error {
-	open := func(b []byte) hub.BodyFunc {
-		return func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-	}
-	parts, multi, err := obj.Multipart()
-	if err != nil {
-		return err
-	}
-	if !multi {
-		err = c.opts.Dest.UploadBasic(ctx, obj.Actions.Upload, int64(len(content)), open(content))
-	} else {
-		etags := make([]string, len(parts))
-		for i, p := range parts {
-			if etags[i], err = c.opts.Dest.UploadPart(ctx, p, open(content[p.Offset:p.Offset+p.Size])); err != nil {
-				return err
-			}
-		}
-		err = c.opts.Dest.CompleteMultipart(ctx, obj.Actions.Upload, obj.OID, etags)
-	}
-	if err == nil && obj.Actions.Verify != nil {
-		err = c.opts.Dest.VerifyLFS(ctx, obj.Actions.Verify, obj.OID, obj.Size)
-	}
-	return err
-}
-
 // sameAcrossModes reports whether a source file and a sidecar file stored
 // the other way (one in LFS, one in git) hold the same bytes: the git file
 // is read (it is small) and its sha256 compared with the LFS oid, its git
@@ -207,11 +135,9 @@ func sameAcrossModes(ctx context.Context, opts *Options, p *Plan, s, d hub.TreeE
 		return false
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, git.Size+1))
-	if err != nil || int64(len(b)) != git.Size {
-		return false
-	}
-	return GitBlobID(b) == git.OID && sha256Hex(b) == lfs.LFS.OID
+	blob, sum := newBlobHash(git.Size), sha256.New()
+	n, err := io.Copy(io.MultiWriter(blob, sum), io.LimitReader(f, git.Size+1))
+	return err == nil && n == git.Size && hex.EncodeToString(blob.Sum(nil)) == git.OID && hex.EncodeToString(sum.Sum(nil)) == lfs.LFS.OID
 }
 
 // storedAsAsked reports whether the sidecar entry d holds the bytes of
@@ -221,26 +147,14 @@ func (c *copier) storedAsAsked(s, d hub.TreeEntry) bool {
 	if sameContent(s, d) {
 		return true
 	}
-	if cp := c.done[s.Path]; cp != nil {
-		switch {
-		case cp.lfs:
-			return d.LFS != nil && d.LFS.OID == cp.sha256 && d.Size == s.Size
-		case cp.content != nil && s.LFS != nil:
-			return d.LFS == nil && d.OID == GitBlobID(cp.content) && d.Size == s.Size
+	if cp := c.get(s.Path); cp != nil {
+		switch sha := c.promoted[s.Path]; {
+		case sha != "" && cp.method != "inline":
+			return d.LFS != nil && d.LFS.OID == sha && d.Size == s.Size
+		case cp.method == "inline" && s.LFS != nil:
+			return d.LFS == nil && d.OID == cp.gitOID && d.Size == s.Size
 		}
 	}
 	held, ok := c.p.sidecar[s.Path]
 	return ok && c.p.across[s.Path] && held.OID == d.OID
-}
-
-// checkSmallLFS checks the bytes of an LFS source file the Hub wants as a
-// plain git file.
-func checkSmallLFS(s hub.TreeEntry, b []byte) error {
-	if int64(len(b)) != s.Size {
-		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.Itoa(len(b))}
-	}
-	if got := sha256Hex(b); got != s.LFS.OID {
-		return &MismatchError{Path: s.Path, What: "sha256", Expected: s.LFS.OID, Actual: got}
-	}
-	return nil
 }

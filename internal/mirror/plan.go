@@ -14,6 +14,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -28,8 +29,12 @@ import (
 // Defaults for the source limits; flags override them.
 const (
 	DefaultMaxBytes = 50_000_000_000 // 50 GB
-	DefaultMaxFiles = 1000
-	DefaultJobs     = 4
+	// DefaultMaxRegularBytes bounds the regular (non-LFS) files, which the
+	// commit request carries inline, base64-encoded: 256 MiB of them make a
+	// 341 MiB request.
+	DefaultMaxRegularBytes = 256 << 20
+	DefaultMaxFiles        = 1000
+	DefaultJobs            = 4
 )
 
 // Options configures Plan and Publish.
@@ -40,7 +45,10 @@ type Options struct {
 	Source, Dest *hub.Client
 	Jobs         int   // concurrent transfers (files or parts); default DefaultJobs
 	MaxBytes     int64 // refuse sources larger than this; default DefaultMaxBytes
-	MaxFiles     int   // refuse sources with more managed files; default DefaultMaxFiles
+	// MaxRegularBytes refuses sources whose regular (non-LFS) files add up
+	// to more than this; default DefaultMaxRegularBytes.
+	MaxRegularBytes int64
+	MaxFiles        int // refuse sources with more managed files; default DefaultMaxFiles
 	// Collection is the value of SKULK_WEIGHTS_COLLECTION: empty files into
 	// the owner's "Vision Sidecars", a disabling value skips filing, an
 	// owner/slug files there instead.
@@ -64,6 +72,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxRegularBytes <= 0 {
+		o.MaxRegularBytes = DefaultMaxRegularBytes
 	}
 	if o.MaxFiles <= 0 {
 		o.MaxFiles = DefaultMaxFiles
@@ -162,10 +173,17 @@ func unsafePath(p string) string {
 	return ""
 }
 
-// PlanError is a refusal found while planning: nothing was written.
-type PlanError struct{ Msg string }
+// PlanError is a refusal found while planning: nothing was written. Err,
+// if set, is the refusal's cause (such as safetensors.ErrHeaderTooLarge),
+// for errors.Is and errors.As; Msg already says it.
+type PlanError struct {
+	Msg string
+	Err error
+}
 
 func (e *PlanError) Error() string { return e.Msg }
+
+func (e *PlanError) Unwrap() error { return e.Err }
 
 // MakePlan pins the source revision, lists the source at that commit and
 // the sidecar at its head, and says what a publish would copy, skip and
@@ -223,7 +241,7 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		if e != nil {
 			id = e.ID()
 		}
-		return nil, &PlanError{fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", id)}
+		return nil, &PlanError{Msg: fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", id)}
 	}
 	p := &Plan{SourceRepo: e.VisionSourceRepo, SourceRevision: e.VisionSourceRevision, SidecarRepo: e.VisionSidecarRepo}
 	if p.SourceRevision == "" {
@@ -244,14 +262,14 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 	p.cardData = info.CardData
 	p.SourceAccess = hub.AccessOf(info)
 	if err := p.SourceAccess.Check(p.SourceRepo); err != nil {
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s: %v; nothing was written", p.SourceRepo, err)}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s: %v; nothing was written", p.SourceRepo, err)}
 	}
 	tree, err := opts.Source.ListTree(ctx, p.SourceRepo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s@%s: %w", p.SourceRepo, short(sha), describe(err, p.SourceRepo))
 	}
 	var bad []string
-	var total int64
+	var total, regular int64
 	weights := 0
 	for _, t := range tree {
 		if t.Type != "file" {
@@ -271,34 +289,50 @@ func pinSource(ctx context.Context, opts *Options) (*Plan, error) {
 		if strings.HasSuffix(t.Path, ".safetensors") {
 			weights++
 		}
-		// Saturate: a hostile listing could make the sum wrap around
-		// int64 and slip under the limit.
-		if t.Size > math.MaxInt64-total {
-			total = math.MaxInt64
-		} else {
-			total += t.Size
+		total = addSat(total, t.Size)
+		if t.LFS == nil {
+			regular = addSat(regular, t.Size)
 		}
 		p.source = append(p.source, t)
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: unsafe paths in the source tree: %s", p.SourceRepo, short(sha), strings.Join(bad, ", "))}
+	}
+	if both := fileAndDir(tree); len(both) > 0 {
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: the source tree lists %s as both a file and a directory; no git tree, so no sidecar, can hold that", p.SourceRepo, short(sha), quoteList(both))}
 	}
 	if weights == 0 {
-		return nil, &PlanError{fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
+		return nil, &PlanError{Msg: fmt.Sprintf("no .safetensors weights found in %s; confirm this repo holds the vision encoder weights", p.SourceRepo)}
 	}
 	if len(p.source) > opts.MaxFiles {
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %d files exceed the limit of %d (raise --max-files if this is intended)", p.SourceRepo, short(sha), len(p.source), opts.MaxFiles)}
 	}
 	if total > opts.MaxBytes {
 		what := HumanBytes(total)
 		if total == math.MaxInt64 {
 			what = "more than " + what
 		}
-		return nil, &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s exceed the limit of %s (raise --max-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxBytes))}
+	}
+	if regular > opts.MaxRegularBytes {
+		what := HumanBytes(regular)
+		if regular == math.MaxInt64 {
+			what = "more than " + what
+		}
+		return nil, &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s of regular (non-LFS) files, which one commit carries inline, exceed the limit of %s (raise --max-regular-bytes if this is intended)", p.SourceRepo, short(sha), what, HumanBytes(opts.MaxRegularBytes))}
 	}
 	sort.Slice(p.source, func(i, j int) bool { return p.source[i].Path < p.source[j].Path })
 	return p, nil
+}
+
+// addSat adds n to total, saturating: a hostile listing could make a sum
+// wrap around int64 and slip under a limit.
+func addSat(total, n int64) int64 {
+	if n > math.MaxInt64-total {
+		return math.MaxInt64
+	}
+	return total + n
 }
 
 // planSidecar lists the sidecar at its head and fills Copy, Skip and Prune.
@@ -319,7 +353,7 @@ func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 		p.SidecarHead = info.SHA
 		p.SidecarAccess = hub.AccessOf(info)
 		if err := p.SidecarAccess.Check(p.SidecarRepo); err != nil {
-			return &PlanError{fmt.Sprintf("refusing to publish into %s: %v; nothing was written", p.SidecarRepo, err)}
+			return &PlanError{Msg: fmt.Sprintf("refusing to publish into %s: %v; nothing was written", p.SidecarRepo, err)}
 		}
 		tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, info.SHA)
 		if err != nil {
@@ -468,3 +502,42 @@ func short(sha string) string {
 
 // HumanBytes formats n in binary units.
 func HumanBytes(n int64) string { return progress.HumanBytes(n) }
+
+// fileAndDir returns, sorted, the paths that a tree listing gives as a file
+// and also as a directory, explicitly or as the parent of another file. The
+// Hub lists no such tree; a hostile or broken one could, and the sidecar's
+// commit would then be refused after the uploads.
+func fileAndDir(tree []hub.TreeEntry) []string {
+	files := map[string]bool{}
+	for _, t := range tree {
+		if t.Type == "file" {
+			files[t.Path] = true
+		}
+	}
+	both := map[string]bool{}
+	for _, t := range tree {
+		if t.Type != "file" && files[t.Path] {
+			both[t.Path] = true
+		}
+		for i := 0; i < len(t.Path); i++ {
+			if t.Path[i] == '/' && files[t.Path[:i]] {
+				both[t.Path[:i]] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(both))
+	for p := range both {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// quoteList quotes each path and joins them with commas.
+func quoteList(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = strconv.Quote(p)
+	}
+	return strings.Join(q, ", ")
+}

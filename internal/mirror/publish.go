@@ -83,6 +83,10 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	prog.Logf("pinned %s@%s to %s (%d files)", p.SourceRepo, p.SourceRevision, p.SourceSHA, len(p.source))
+	src := map[string]hub.TreeEntry{}
+	for _, s := range p.source {
+		src[s.Path] = s
+	}
 	lic, fallback := findLicense(ctx, &opts, p, prog)
 	// headers keeps the header summaries read so far across re-plans.
 	headers := map[string]*safetensors.Summary{}
@@ -97,10 +101,14 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return checkHeaders(ctx, &opts, p, headers)
 	}
 
-	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, ignored: map[string]bool{}}
+	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, headers: headers,
+		ignored: map[string]bool{}, promoted: map[string]string{}}
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
+	// lostCopy and lostPrune are what the commit whose answer was lost
+	// carried: if the next plan finds it landed, the result reports them.
+	var lostCopy, lostPrune []FileAction
 	for attempt := 0; ; attempt++ {
 		// Headers are checked before anything is written, the sidecar
 		// repo included.
@@ -176,8 +184,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
 			if lost {
-				// An earlier commit whose answer was lost did land.
+				// An earlier commit whose answer was lost did land: the
+				// result reports what it carried, not the empty plan that
+				// found it.
 				commit = p.SidecarHead
+				landed(p, lostCopy, lostPrune)
 				prog.Logf("the commit whose answer was lost had landed: %s", commit)
 				break
 			}
@@ -191,12 +202,12 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			ParentCommit: p.SidecarHead,
 		}
 		for _, a := range p.Copy {
-			switch cp := c.done[a.Path]; {
-			case cp.lfs:
-				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: cp.sha256, Size: a.Size})
-			case cp.content != nil:
-				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Content: cp.content})
-			default:
+			if cp := c.get(a.Path); cp.method == "inline" {
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Size: a.Size, Open: c.openRegular(src[a.Path])})
+			} else if sha := c.promoted[a.Path]; sha != "" {
+				// A regular source file stored in LFS, as the Hub asked.
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: sha, Size: a.Size})
+			} else {
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: a.SHA256, Size: a.Size})
 			}
 		}
@@ -218,12 +229,20 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
 			prog.Logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
 			continue
+		case errors.Is(err, hub.ErrCommitNotSent) && !errors.As(err, new(*MismatchError)) && attempt < opts.MaxReplans:
+			// The Hub never read the whole commit: nothing landed, and the
+			// next attempt sends it again (reading the files again).
+			prog.Logf("the commit was not sent whole (%s); nothing landed, trying again", opts.Dest.Redact(err.Error()))
+			continue
 		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
 			// parentCommit makes a resend safe: if the first commit landed,
 			// the head moved and the new plan shows it.
 			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
 			lost = true
+			lostCopy, lostPrune = p.Copy, p.Prune
 			continue
+		case errors.As(err, new(*MismatchError)):
+			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, abortErr(err))
 		case errors.Is(err, hub.ErrForbidden):
 			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
 		}
@@ -231,7 +250,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	for i := range p.Copy {
-		if cp := c.done[p.Copy[i].Path]; cp != nil {
+		if cp := c.get(p.Copy[i].Path); cp != nil {
 			p.Copy[i].Method = cp.method
 		}
 	}
@@ -239,8 +258,8 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	res.Copied, res.Skipped, res.Pruned = len(p.Copy), len(p.Skip), len(p.Prune)
 	res.BytesMoved = c.moved.Load()
 	for _, a := range p.Copy {
-		if cp := c.done[a.Path]; cp != nil && cp.content != nil {
-			res.BytesMoved += int64(len(cp.content))
+		if cp := c.get(a.Path); cp != nil && cp.method == "inline" {
+			res.BytesMoved += cp.size
 		}
 	}
 	if res.UpToDate {
@@ -264,6 +283,26 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// landed makes p describe a commit that carried copies and prune: those
+// files leave Skip, where the plan that found the commit had put them.
+func landed(p *Plan, copies, prune []FileAction) {
+	in := map[string]bool{}
+	for _, a := range copies {
+		in[a.Path] = true
+	}
+	skip := p.Skip[:0:0]
+	for _, a := range p.Skip {
+		if !in[a.Path] {
+			skip = append(skip, a)
+		}
+	}
+	p.Copy, p.Prune, p.Skip = copies, prune, skip
+	p.CopyBytes = 0
+	for _, a := range copies {
+		p.CopyBytes += a.Size
+	}
 }
 
 func abortErr(err error) error {
@@ -319,12 +358,18 @@ func describeWrite(err error, repo string) error {
 
 // fetchRegular downloads every regular source file not yet in hand.
 func (c *copier) fetchRegular(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.opts.Jobs)
+	// The files to fetch are chosen before any fetch starts: the fetches
+	// write to c.done, which this loop must not read meanwhile.
+	var todo []hub.TreeEntry
 	for _, s := range c.p.source {
-		if _, ok := c.p.known[s.Path]; ok || s.LFS != nil || c.done[s.Path] != nil {
+		if _, ok := c.p.known[s.Path]; ok || s.LFS != nil || c.get(s.Path) != nil {
 			continue
 		}
+		todo = append(todo, s)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Jobs)
+	for _, s := range todo {
 		g.Go(func() error { return c.copyRegular(gctx, s) })
 	}
 	return g.Wait()
@@ -353,8 +398,8 @@ func checkHeaders(ctx context.Context, opts *Options, p *Plan, out map[string]*s
 		g.Go(func() error {
 			sum, err := headerSummary(gctx, opts.Source, p.SourceRepo, p.SourceSHA, s.Path, s.Size)
 			switch {
-			case errors.Is(err, safetensors.ErrInvalid) || (err != nil && s.Size < 8):
-				return &PlanError{fmt.Sprintf("refusing to mirror %s@%s: %s: %v", p.SourceRepo, short(p.SourceSHA), s.Path, err)}
+			case errors.Is(err, safetensors.ErrInvalid) || errors.Is(err, safetensors.ErrHeaderTooLarge) || (err != nil && s.Size < 8):
+				return &PlanError{Msg: fmt.Sprintf("refusing to mirror %s@%s: %s: %v", p.SourceRepo, short(p.SourceSHA), s.Path, err), Err: err}
 			case err != nil:
 				return fmt.Errorf("reading the safetensors header of %s in %s@%s: %w", s.Path, p.SourceRepo, short(p.SourceSHA), err)
 			}
@@ -390,13 +435,13 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 		}
 		if s.LFS != nil {
 			files[i].SHA256 = s.LFS.OID
-		} else if cp := c.done[s.Path]; cp != nil {
-			files[i].SHA256 = sha256Hex(cp.content)
+		} else if cp := c.get(s.Path); cp != nil {
+			files[i].SHA256 = cp.sha256
 		}
 		if !strings.HasSuffix(s.Path, ".safetensors") {
 			continue
 		}
-		if cp := c.done[s.Path]; cp != nil && cp.summary != nil {
+		if cp := c.get(s.Path); cp != nil && cp.summary != nil {
 			files[i].Tensors = cp.summary
 			continue
 		}

@@ -18,12 +18,19 @@ import (
 
 // The timeout cases: a hub that accepts a request and goes silent, or stops
 // a body mid-stream, must be given up on after the client's bounds (here
-// milliseconds) and handed to the usual retry, resume and head-check paths,
+// about a second) and handed to the usual retry, resume and head-check paths,
 // while a body that keeps moving, however slowly, is never cut.
 
-// short are the test's bounds: far above a loopback answer, far below the
-// test's own deadline.
-var short = hub.Timeouts{Header: 250 * time.Millisecond, SlowHeader: 250 * time.Millisecond, Stall: 200 * time.Millisecond}
+// Each case shortens only the bound it tests, to about a second: on a
+// loaded two-core machine under -race a loopback answer can take a few
+// hundred milliseconds, and a bound that such an answer could miss would
+// make the case fail on scheduler luck. The bounds not under test stay at
+// seconds; the hung calls hang until the client gives up, so no case
+// depends on which comes first.
+const (
+	bound    = time.Second     // the bound under test
+	generous = 5 * time.Second // the bounds not under test
+)
 
 // withTimeouts points the fixture's publishes at a client with bounds t
 // (the fixture's first mirror ran with the defaults).
@@ -126,24 +133,25 @@ func isPart2(r *http.Request) bool {
 func TestFaultTimeoutHungMetadata(t *testing.T) {
 	t.Parallel()
 	f := newFX(t)
-	f.withTimeouts(short)
+	f.withTimeouts(hub.Timeouts{Header: bound, SlowHeader: generous, Stall: generous})
 	before, head := f.h.Stats(), f.head()
 	// Every tree listing is accepted and never answered.
 	f.h.AddFault(devhub.Fault{Route: "tree", Kind: devhub.FaultDelay, Delay: time.Hour})
 	start := time.Now()
 	_, err := f.run()
 	took := time.Since(start)
-	if !errors.Is(err, hub.ErrTimeout) || !strings.Contains(err.Error(), "/tree/") || !strings.Contains(err.Error(), "no response within 250ms") {
+	if !errors.Is(err, hub.ErrTimeout) || !strings.Contains(err.Error(), "/tree/") || !strings.Contains(err.Error(), "no response within 1s") {
 		t.Fatalf("error %v: want a timeout naming the tree call and the bound", err)
 	}
-	if n := count(f.log.String(), "retrying GET"); n != fast.MaxRetries {
-		t.Errorf("%d retries logged, want %d", n, fast.MaxRetries)
+	if n := countLines(f.log.String(), "retrying GET", "/tree/"); n != fast.MaxRetries {
+		t.Errorf("%d retries of the tree call logged, want %d", n, fast.MaxRetries)
 	}
 	// The hub counts a request once its handler returns.
 	time.Sleep(50 * time.Millisecond)
 	d := delta(before, f.h.Stats())
-	if took > 5*time.Second {
-		t.Errorf("gave up after %s", took)
+	// Each attempt waits out the bound, then a few ms of backoff.
+	if limit := time.Duration(fast.MaxRetries+1)*bound + generous; took > limit {
+		t.Errorf("gave up after %s, want within %s", took, limit)
 	}
 	f.unchanged(head, before)
 	report(t, "fails after %s: %q; tree requests %d, commits 0", took.Round(100*time.Millisecond), err, d["tree"])
@@ -167,7 +175,7 @@ func TestFaultTimeoutStalledDownload(t *testing.T) {
 		})
 	})
 	t.Cleanup(release)
-	f.withTimeouts(short)
+	f.withTimeouts(hub.Timeouts{Header: generous, SlowHeader: generous, Stall: bound})
 	before, head := f.h.Stats(), f.head()
 	blob = f.blobPath("a.safetensors")
 	r, err := f.run()
@@ -177,7 +185,7 @@ func TestFaultTimeoutStalledDownload(t *testing.T) {
 	d := delta(before, f.h.Stats())
 	f.assertMirrored(r.Plan.SourceSHA)
 	log := f.log.String()
-	if count(log, "resuming GET") != 1 || !strings.Contains(log, "download stalled: no byte received for 200ms") {
+	if count(log, "resuming GET") != 1 || !strings.Contains(log, "download stalled: no byte received for 1s") {
 		t.Errorf("want one Range resume after a stall:\n%s", log)
 	}
 	// The upload waited on its stalled source without counting it as the
@@ -210,7 +218,7 @@ func TestFaultTimeoutStalledUploadPart(t *testing.T) {
 	t.Cleanup(release)
 	// A long header bound: the part must fail on the stall, not wait for
 	// an answer.
-	f.withTimeouts(hub.Timeouts{Header: short.Header, SlowHeader: time.Minute, Stall: short.Stall}, hub.WithTransport(smallSendBuffer()))
+	f.withTimeouts(hub.Timeouts{Header: generous, SlowHeader: time.Minute, Stall: bound}, hub.WithTransport(smallSendBuffer()))
 	before := f.h.Stats()
 	armed.Store(true)
 	start := time.Now()
@@ -221,7 +229,7 @@ func TestFaultTimeoutStalledUploadPart(t *testing.T) {
 	d := delta(before, f.h.Stats())
 	f.assertMirrored(r.Plan.SourceSHA)
 	log := f.log.String()
-	if n := count(log, "retrying PUT"); n != 1 || !strings.Contains(log, "upload stalled: the server took no byte for 200ms") {
+	if n := count(log, "retrying PUT"); n != 1 || !strings.Contains(log, "upload stalled: the server took no byte for 1s") {
 		t.Errorf("%d PUT retries, want 1 after an upload stall:\n%s", n, log)
 	}
 	// a.safetensors has 3 parts (one retried); b.safetensors is a basic PUT.
@@ -234,10 +242,12 @@ func TestFaultTimeoutStalledUploadPart(t *testing.T) {
 
 func TestFaultTimeoutSlowButMoving(t *testing.T) {
 	t.Parallel()
-	// 32 KiB every 40 ms: 1 MiB takes about 1.3 s, twice the 600 ms stall
-	// bound, but no gap comes near it. (The bound is above TCP's 200 ms
-	// zero-window probe, which the slowly read upload runs into.)
-	const gap = 40 * time.Millisecond
+	// 32 KiB every 100 ms: 1 MiB takes about 3.2 s, over twice the 1.5 s
+	// stall bound, while each gap is a fifteenth of it. (The bound is well
+	// above TCP's 200 ms zero-window probe, which the slowly read upload
+	// runs into.)
+	const gap = 100 * time.Millisecond
+	const stall = 1500 * time.Millisecond
 	var blob string
 	var armed atomic.Bool
 	var f *fx
@@ -257,7 +267,7 @@ func TestFaultTimeoutSlowButMoving(t *testing.T) {
 	// Bytes the kernel took but the server has yet to read count against
 	// the header bound once the client has sent them all: SlowHeader must
 	// cover draining them, as the default's minutes do.
-	f.withTimeouts(hub.Timeouts{Header: short.Header, SlowHeader: 10 * time.Second, Stall: 600 * time.Millisecond}, hub.WithTransport(smallSendBuffer()))
+	f.withTimeouts(hub.Timeouts{Header: generous, SlowHeader: 10 * time.Second, Stall: stall}, hub.WithTransport(smallSendBuffer()))
 	blob = f.blobPath("b.safetensors")
 	before := f.h.Stats()
 	armed.Store(true)
@@ -275,7 +285,7 @@ func TestFaultTimeoutSlowButMoving(t *testing.T) {
 	if took < 32*gap {
 		t.Errorf("run took %s: the trickle did not happen", took)
 	}
-	report(t, "ok in %s; download of b and upload of a's part 2 at 32 KiB per 40 ms, no retries, blob GETs %d, part PUTs %d", took.Round(100*time.Millisecond), d["blob"], d["storage-part"])
+	report(t, "ok in %s; download of b and upload of a's part 2 at 32 KiB per 100 ms, no retries, blob GETs %d, part PUTs %d", took.Round(100*time.Millisecond), d["blob"], d["storage-part"])
 }
 
 func TestFaultTimeoutHungCommit(t *testing.T) {
@@ -293,7 +303,7 @@ func TestFaultTimeoutHungCommit(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		})
-		f.withTimeouts(short)
+		f.withTimeouts(hub.Timeouts{Header: generous, SlowHeader: bound, Stall: generous})
 		before := f.h.Stats()
 		armed.Store(true)
 		r, err := f.run()
@@ -305,7 +315,7 @@ func TestFaultTimeoutHungCommit(t *testing.T) {
 		if n := after.Commits[dstRepo] - before.Commits[dstRepo]; n != 1 || d["commit"] != 1 || r.Commit != f.head() {
 			t.Errorf("%d commits from %d commit requests reaching the hub (result %s, head %s): want 1 from 1 (+1 taken and dropped)", n, d["commit"], r.Commit, f.head())
 		}
-		if log := f.log.String(); !strings.Contains(log, "reading the head") || !strings.Contains(log, "no response within 250ms") {
+		if log := f.log.String(); !strings.Contains(log, "reading the head") || !strings.Contains(log, "no response within 1s") {
 			t.Errorf("the timed-out commit did not go through the head check:\n%s", log)
 		}
 		f.assertMirrored(r.Plan.SourceSHA)
@@ -323,7 +333,7 @@ func TestFaultTimeoutHungCommit(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		})
-		f.withTimeouts(short)
+		f.withTimeouts(hub.Timeouts{Header: generous, SlowHeader: bound, Stall: generous})
 		before := f.h.Stats()
 		armed.Store(true)
 		r, err := f.run()
@@ -341,6 +351,21 @@ func TestFaultTimeoutHungCommit(t *testing.T) {
 		f.assertMirrored(r.Plan.SourceSHA)
 		report(t, "ok; commit requests %d, commits 1 (found at the head), result = head", d["commit"])
 	})
+}
+
+// countLines counts the lines of s that hold every one of subs.
+func countLines(s string, subs ...string) int {
+	n := 0
+	for _, l := range strings.Split(s, "\n") {
+		all := true
+		for _, sub := range subs {
+			all = all && strings.Contains(l, sub)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
 }
 
 // discard lets the hub serve a request whose answer is never sent.

@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"errors"
+	"io"
 	"reflect"
 	"slices"
 	"testing"
@@ -48,3 +49,39 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseHeader reads arbitrary files the way a ranged reader does (the
+// length prefix, then the header streamed in pieces of a fuzzed size) and
+// checks the answer is the Scanner's: the same Summary, or both refusing
+// the file.
+func FuzzParseHeader(f *testing.F) {
+	f.Add(file(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}`, 24), uint16(7))
+	f.Add(file(`{"__metadata__":{"format":"pt"},"x":{"dtype":"F4","shape":[4],"data_offsets":[0,2]}}`, 2), uint16(1))
+	f.Add(file(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, 2), uint16(2))
+	f.Add(file(`{}   `, 0), uint16(3))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint16) {
+		c := int(chunk)%512 + 1
+		want, wantErr := scan(t, int64(len(data)), data, len(data)+1)
+		got, err := parseFile(data, func(r io.Reader) io.Reader { return &chunkReader{r: r, n: c} })
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("parse %v, scanner %v", err, wantErr)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("parse %+v, scanner %+v", got, want)
+		}
+	})
+}
+
+// chunkReader reads at most n bytes at a time.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }

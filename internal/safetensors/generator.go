@@ -142,6 +142,39 @@ func NewSizedGenerator(seed uint64, size int64, dtype string) (*Generator, error
 	return nil, fmt.Errorf("safetensors: %d bytes is too small for a safetensors file of %s", size, dtype)
 }
 
+// NewWideGenerator returns a Generator for a file whose header is exactly
+// headerLen bytes (rounded up to a multiple of 8) and holds as many tensors
+// as fit, each one U8 element under a short name: the most tensors, so the
+// most work for a reader, that a header of that length can declare.
+func NewWideGenerator(seed uint64, headerLen int) (*Generator, error) {
+	headerLen = (headerLen + 7) &^ 7
+	if headerLen < 8 {
+		return nil, errors.New("safetensors: header too short")
+	}
+	js := make([]byte, 0, headerLen)
+	js = append(js, '{')
+	var n int64
+	for {
+		entry := fmt.Appendf(nil, `"t%d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}`, n, n, n+1)
+		if n > 0 {
+			entry = append([]byte{','}, entry...)
+		}
+		if len(js)+len(entry)+1 > headerLen {
+			break
+		}
+		js = append(js, entry...)
+		n++
+	}
+	js = append(js, '}')
+	g := newGenerator(seed, js, headerLen, n)
+	dtypes := map[string]bool{}
+	if n > 0 {
+		dtypes["U8"] = true
+	}
+	g.sum = summaryOf(int(n), dtypes, n)
+	return g, nil
+}
+
 func newGenerator(seed uint64, js []byte, paddedLen int, dataLen int64) *Generator {
 	h := make([]byte, 8+paddedLen)
 	binary.LittleEndian.PutUint64(h, uint64(paddedLen))

@@ -9,23 +9,52 @@
 package safetensors
 
 import (
-	"bytes"
+	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"io"
 	"math"
 	"math/bits"
 	"sort"
 )
 
-// MaxHeaderSize is the largest header the Scanner accepts. It matches the
-// limit of the reference implementation, so a file it refuses is one no
-// safetensors loader would open either.
+// MaxHeaderSize is the largest header the format allows: the limit of the
+// reference implementation, so a longer one is not a safetensors file.
 const MaxHeaderSize = 100_000_000
+
+// HeaderLimit is the largest header this package reads. It is below the
+// format's MaxHeaderSize because a header is hostile input read before
+// anything is decided: 16 MiB holds a quarter of a million tensor entries,
+// some twenty times the tensors of the largest published checkpoints' shards
+// (whose headers are a few hundred KiB), while reading and checking a
+// header costs memory in proportion to its tensors.
+const HeaderLimit = 16 << 20
 
 // ErrInvalid is the target of errors.Is for every error that says a file is
 // not a valid safetensors file (as opposed to being truncated by its caller).
 var ErrInvalid = errors.New("invalid safetensors file")
+
+// ErrHeaderTooLarge is the target of errors.Is for a *HeaderTooLargeError.
+var ErrHeaderTooLarge = errors.New("safetensors header too large")
+
+// HeaderTooLargeError says a file's header, allowed by the format, is over
+// HeaderLimit. It does not match ErrInvalid: the file may be valid, this
+// tool refuses to read it.
+type HeaderTooLargeError struct {
+	Size  uint64 // the header length the file declares
+	Limit int64
+}
+
+func (e *HeaderTooLargeError) Error() string {
+	return fmt.Sprintf("safetensors header of %d bytes (%.1f MiB) is over this tool's limit of %d bytes (%d MiB; the format allows up to %d)",
+		e.Size, float64(e.Size)/(1<<20), e.Limit, e.Limit>>20, MaxHeaderSize)
+}
+
+// Is makes a *HeaderTooLargeError match ErrHeaderTooLarge.
+func (e *HeaderTooLargeError) Is(target error) bool { return target == ErrHeaderTooLarge }
 
 // Summary is what a model card shows about one safetensors file.
 type Summary struct {
@@ -66,102 +95,184 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// parseHeader checks a header against a data region of dataLen bytes and
-// summarises it. Everything the format requires is checked: known dtypes,
-// element counts that fit in int64, byte lengths that match shapes, and
-// offsets that tile the data region exactly, with no overlap and no hole.
-func parseHeader(header []byte, dataLen int64) (Summary, error) {
-	if len(bytes.TrimSpace(header)) == 0 || header[0] != '{' {
-		return Summary{}, invalidf("header does not start with a JSON object")
+// HeaderLength reads the 8-byte length prefix of a file of size bytes (size
+// < 0: unknown) and checks the header length it declares: at most
+// MaxHeaderSize (ErrInvalid), within the file (ErrInvalid), at most
+// HeaderLimit (ErrHeaderTooLarge) and long enough for a JSON object.
+func HeaderLength(prefix [8]byte, size int64) (int64, error) {
+	n := binary.LittleEndian.Uint64(prefix[:])
+	switch {
+	case n > MaxHeaderSize:
+		return 0, invalidf("header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
+	case size >= 0 && (size < 8 || n > uint64(size-8)):
+		return 0, invalidf("header length %d exceeds the %d bytes that follow it", n, max(size-8, 0))
+	case n > HeaderLimit:
+		return 0, &HeaderTooLargeError{Size: n, Limit: HeaderLimit}
+	case n < 2:
+		return 0, invalidf("header length %d is too small for a JSON object", n)
 	}
-	dec := json.NewDecoder(bytes.NewReader(header))
+	return int64(n), nil
+}
+
+// ParseHeader reads the n-byte JSON header of a file of size bytes from r
+// (positioned just after the length prefix, which HeaderLength checked)
+// and summarises it, checking it against the data region that follows
+// without reading that region. The JSON is decoded token by token as it
+// streams in: memory grows with the number of tensors (a few dozen bytes
+// each), never with the header's bytes. A reader that ends early or fails
+// is reported as a plain error, not as ErrInvalid: the file was not read.
+func ParseHeader(r io.Reader, n, size int64) (Summary, error) {
+	return parseHeader(r, n, size-8-n)
+}
+
+// nameSeed keys the hashes parseHeader keeps of tensor names: random per
+// process, so no file can be made to collide on purpose.
+var nameSeed = maphash.MakeSeed()
+
+// headerReader is the header's n bytes: it counts what was read and tells
+// a short or failing source from bad JSON.
+type headerReader struct {
+	r    io.Reader
+	left int64
+	err  error // the source's own failure, or io.ErrUnexpectedEOF
+}
+
+func (h *headerReader) Read(p []byte) (int, error) {
+	if h.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > h.left {
+		p = p[:h.left]
+	}
+	k, err := h.r.Read(p)
+	h.left -= int64(k)
+	if err == io.EOF && h.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && err != io.EOF && h.err == nil {
+		h.err = err
+	}
+	return k, err
+}
+
+// parseHeader checks an n-byte header against a data region of dataLen
+// bytes and summarises it. Everything the format requires is checked: known
+// dtypes, element counts that fit in int64, byte lengths that match shapes,
+// and offsets that tile the data region exactly, with no overlap and no
+// hole. Of each tensor it keeps its span and a 64-bit hash of its name (to
+// refuse a name given twice; two different names of one file collide with
+// a chance of about one in 10^8 for the most tensors HeaderLimit admits).
+func parseHeader(r io.Reader, n, dataLen int64) (Summary, error) {
+	hr := &headerReader{r: r, left: n}
+	br := bufio.NewReaderSize(hr, 32<<10)
+	fail := func(err error) (Summary, error) {
+		if hr.err != nil {
+			if errors.Is(hr.err, io.ErrUnexpectedEOF) {
+				return Summary{}, fmt.Errorf("safetensors header read ended after %d of %d bytes", n-hr.left, n)
+			}
+			return Summary{}, fmt.Errorf("reading the safetensors header: %w", hr.err)
+		}
+		return Summary{}, err
+	}
+	// Leading whitespace is not the object the format requires.
+	if c, err := br.ReadByte(); err != nil || c != '{' {
+		return fail(invalidf("header does not start with a JSON object"))
+	}
+	br.UnreadByte()
+	dec := json.NewDecoder(br)
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil {
-		return Summary{}, invalidf("header is not JSON: %v", err)
+		return fail(invalidf("header is not JSON: %v", err))
 	}
-	type span struct {
-		name       string
-		begin, end int64
-	}
+	type span struct{ begin, end int64 }
 	var (
 		spans  []span
-		seen   = map[string]bool{}
+		seen   = map[uint64]struct{}{}
+		meta   bool
 		dtypes = map[string]bool{}
 		params int64
 	)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return Summary{}, invalidf("header is not JSON: %v", err)
+			return fail(invalidf("header is not JSON: %v", err))
 		}
 		name, ok := tok.(string)
 		if !ok {
-			return Summary{}, invalidf("header is not JSON: unexpected %v", tok)
+			return fail(invalidf("header is not JSON: unexpected %v", tok))
 		}
-		if seen[name] {
-			return Summary{}, invalidf("header names %q twice", name)
-		}
-		seen[name] = true
 		if name == "__metadata__" {
-			var meta map[string]string
-			if err := dec.Decode(&meta); err != nil {
-				return Summary{}, invalidf("__metadata__ is not a map of strings: %v", err)
+			if meta {
+				return fail(invalidf("header names %q twice", name))
+			}
+			meta = true
+			if err := skipStringMap(dec); err != nil {
+				return fail(invalidf("__metadata__ is not a map of strings: %v", err))
 			}
 			continue
 		}
+		key := maphash.String(nameSeed, name)
+		if _, dup := seen[key]; dup {
+			return fail(invalidf("header names %q twice", name))
+		}
+		seen[key] = struct{}{}
 		var ti tensorInfo
 		if err := dec.Decode(&ti); err != nil {
-			return Summary{}, invalidf("tensor %q: %v", name, err)
+			return fail(invalidf("tensor %q: %v", name, err))
 		}
 		width, ok := dtypeBits[ti.DType]
 		if !ok {
-			return Summary{}, invalidf("tensor %q: unknown dtype %q", name, ti.DType)
+			return fail(invalidf("tensor %q: unknown dtype %q", name, ti.DType))
 		}
 		if ti.Shape == nil {
-			return Summary{}, invalidf("tensor %q: no shape", name)
+			return fail(invalidf("tensor %q: no shape", name))
 		}
 		n := int64(1)
 		for _, d := range ti.Shape {
 			if d < 0 {
-				return Summary{}, invalidf("tensor %q: negative dimension %d", name, d)
+				return fail(invalidf("tensor %q: negative dimension %d", name, d))
 			}
 			hi, lo := bits.Mul64(uint64(n), uint64(d))
 			if hi != 0 || lo > math.MaxInt64 {
-				return Summary{}, invalidf("tensor %q: shape %v has too many elements", name, ti.Shape)
+				return fail(invalidf("tensor %q: shape %v has too many elements", name, ti.Shape))
 			}
 			n = int64(lo)
 		}
 		hi, lo := bits.Mul64(uint64(n), uint64(width))
 		if hi != 0 || lo > math.MaxInt64 {
-			return Summary{}, invalidf("tensor %q: shape %v is too large", name, ti.Shape)
+			return fail(invalidf("tensor %q: shape %v is too large", name, ti.Shape))
 		}
 		if lo%8 != 0 {
-			return Summary{}, invalidf("tensor %q: %d elements of %s do not fill whole bytes", name, n, ti.DType)
+			return fail(invalidf("tensor %q: %d elements of %s do not fill whole bytes", name, n, ti.DType))
 		}
 		size := int64(lo / 8)
 		if len(ti.DataOffsets) != 2 {
-			return Summary{}, invalidf("tensor %q: data_offsets must be [begin, end]", name)
+			return fail(invalidf("tensor %q: data_offsets must be [begin, end]", name))
 		}
 		b, e := ti.DataOffsets[0], ti.DataOffsets[1]
 		if b < 0 || e < b || e > dataLen {
-			return Summary{}, invalidf("tensor %q: data_offsets [%d, %d] outside the %d-byte data region", name, b, e, dataLen)
+			return fail(invalidf("tensor %q: data_offsets [%d, %d] outside the %d-byte data region", name, b, e, dataLen))
 		}
 		if e-b != size {
-			return Summary{}, invalidf("tensor %q: data_offsets span %d bytes, shape %v of %s needs %d", name, e-b, ti.Shape, ti.DType, size)
+			return fail(invalidf("tensor %q: data_offsets span %d bytes, shape %v of %s needs %d", name, e-b, ti.Shape, ti.DType, size))
 		}
 		if params > math.MaxInt64-n {
-			return Summary{}, invalidf("parameter count overflows")
+			return fail(invalidf("parameter count overflows"))
 		}
 		params += n
 		dtypes[ti.DType] = true
-		spans = append(spans, span{name, b, e})
+		spans = append(spans, span{b, e})
 	}
 	if _, err := dec.Token(); err != nil {
-		return Summary{}, invalidf("header is not JSON: %v", err)
+		return fail(invalidf("header is not JSON: %v", err))
 	}
+	seen = nil
 	// Only padding may follow the object.
-	if rest := header[dec.InputOffset():]; len(bytes.Trim(rest, " \t\r\n")) != 0 {
-		return Summary{}, invalidf("header has trailing data after the JSON object")
+	if err := onlySpaces(io.MultiReader(dec.Buffered(), br)); err != nil {
+		return fail(err)
+	}
+	if hr.err != nil || hr.left > 0 {
+		return fail(invalidf("file ends inside its %d-byte header", n))
 	}
 	sort.Slice(spans, func(i, j int) bool {
 		if spans[i].begin != spans[j].begin {
@@ -173,7 +284,7 @@ func parseHeader(header []byte, dataLen int64) (Summary, error) {
 	for _, s := range spans {
 		switch {
 		case s.begin < at:
-			return Summary{}, invalidf("tensor %q overlaps another tensor at byte %d", s.name, s.begin)
+			return Summary{}, invalidf("a tensor overlaps another at byte %d", s.begin)
 		case s.begin > at:
 			return Summary{}, invalidf("data region has a hole at bytes [%d, %d)", at, s.begin)
 		}
@@ -183,4 +294,49 @@ func parseHeader(header []byte, dataLen int64) (Summary, error) {
 		return Summary{}, invalidf("tensors cover %d bytes of a %d-byte data region", at, dataLen)
 	}
 	return summaryOf(len(spans), dtypes, params), nil
+}
+
+// skipStringMap reads one JSON object whose values are all strings,
+// keeping none of it.
+func skipStringMap(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("unexpected %v", tok)
+	}
+	for dec.More() {
+		if _, err := dec.Token(); err != nil { // the key
+			return err
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if _, ok := tok.(string); !ok {
+			return fmt.Errorf("value %v is not a string", tok)
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// onlySpaces reads r to its end and fails on anything but JSON whitespace.
+func onlySpaces(r io.Reader) error {
+	var buf [4 << 10]byte
+	for {
+		k, err := r.Read(buf[:])
+		for _, c := range buf[:k] {
+			if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+				return invalidf("header has trailing data after the JSON object")
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

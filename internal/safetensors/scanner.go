@@ -1,7 +1,7 @@
 package safetensors
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
 	"slices"
 )
@@ -49,7 +49,7 @@ func (s *Scanner) Write(p []byte) (int, error) {
 			s.written += int64(k)
 			p = p[k:]
 			if s.written == 8 {
-				s.setLength(binary.LittleEndian.Uint64(s.lenBuf[:]))
+				s.setLength()
 			}
 		default:
 			// Take no more than the header still needs; append grows the
@@ -72,24 +72,21 @@ func (s *Scanner) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-func (s *Scanner) setLength(n uint64) {
-	switch {
-	case n > MaxHeaderSize:
-		s.err = invalidf("header length %d exceeds the %d-byte limit", n, MaxHeaderSize)
-	case s.size >= 0 && (s.size < 8 || n > uint64(s.size-8)):
-		s.err = invalidf("header length %d exceeds the %d bytes that follow it", n, max(s.size-8, 0))
-	case n < 2:
-		s.err = invalidf("header length %d is too small for a JSON object", n)
-	default:
-		s.n = int64(n)
-		s.header = make([]byte, 0, min(n, 64<<10))
+func (s *Scanner) setLength() {
+	n, err := HeaderLength(s.lenBuf, s.size)
+	if err != nil {
+		s.err = err
+		return
 	}
+	s.n = n
+	s.header = make([]byte, 0, min(n, 64<<10))
 }
 
 // Summary reports the tensors the header declares, once the whole file has
 // been written. It returns an error wrapping ErrInvalid if the file is not a
-// valid safetensors file, or a plain error if fewer (or more) bytes arrived
-// than the size given to NewScanner.
+// valid safetensors file, one matching ErrHeaderTooLarge if its header is
+// over HeaderLimit, or a plain error if fewer (or more) bytes arrived than
+// the size given to NewScanner.
 func (s *Scanner) Summary() (Summary, error) {
 	if s.size >= 0 && s.written != s.size {
 		return Summary{}, fmt.Errorf("safetensors scan saw %d of %d bytes", s.written, s.size)
@@ -104,7 +101,7 @@ func (s *Scanner) Summary() (Summary, error) {
 		return Summary{}, invalidf("file ends inside its %d-byte header", s.n)
 	}
 	if !s.parsed {
-		s.sum, s.err = parseHeader(s.header, s.written-8-s.n)
+		s.sum, s.err = parseHeader(bytes.NewReader(s.header), s.n, s.written-8-s.n)
 		s.parsed = true
 		s.header = nil
 	}

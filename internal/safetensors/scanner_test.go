@@ -160,7 +160,7 @@ func TestScannerStreamLengthMismatch(t *testing.T) {
 // header costs memory only for the bytes that actually arrive.
 func TestScannerDoesNotTrustLength(t *testing.T) {
 	prefix := make([]byte, 8)
-	binary.LittleEndian.PutUint64(prefix, MaxHeaderSize)
+	binary.LittleEndian.PutUint64(prefix, HeaderLimit)
 	s := NewScanner(1 << 40)
 	s.Write(prefix)
 	s.Write([]byte(`{"a":`))

@@ -36,13 +36,13 @@ import (
 )
 
 // MaxInlineFile bounds a file the Hub asks to receive inline (regular mode):
-// such files are held in memory for the commit. The Hub sends files over
-// 10 MB to LFS.
+// such files travel base64-encoded in the commit request. The Hub sends
+// files over 10 MB to LFS.
 const MaxInlineFile = 32 << 20
 
 // maxInlineTotal bounds the bytes of all inline files of one upload: the
-// commit carries them, base64-encoded, in one request built in memory.
-// A variable so tests can lower it.
+// commit carries them, base64-encoded, in one request (streamed, each file
+// read from disk as its line is sent). A variable so tests can lower it.
 var maxInlineTotal int64 = 256 << 20
 
 // Options configures Upload.
@@ -104,6 +104,9 @@ type local struct {
 	mode   string
 }
 
+// maxCardBytes bounds the README.md sent to validate-yaml.
+const maxCardBytes = 8 << 20
+
 // Upload sends opts.Dir to opts.Repo in one commit.
 func Upload(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
@@ -146,9 +149,17 @@ func Upload(ctx context.Context, opts Options) (*Result, error) {
 		if f.path != "README.md" {
 			continue
 		}
-		b, err := readWhole(root, f)
+		if f.size > maxCardBytes {
+			break // far beyond any card; the commit gets the Hub's answer
+		}
+		h, err := open(root, f)
 		if err != nil {
 			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(h, f.size))
+		h.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading README.md: %w", err)
 		}
 		if err := opts.Client.ValidateYAML(ctx, b); err != nil {
 			return nil, fmt.Errorf("README.md: %w; nothing was uploaded", err)
@@ -223,18 +234,18 @@ func Upload(ctx context.Context, opts Options) (*Result, error) {
 		case "lfs":
 			req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: f.path, OID: f.sha256, Size: f.size})
 		case "regular":
-			b, err := readWhole(root, f)
-			if err != nil {
-				return nil, err
-			}
-			req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: f.path, Content: b})
-			moved.Add(int64(len(b)))
-			prog.Done(f.path, f.size, "regular")
+			req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: f.path, Size: f.size, Open: openInline(root, f)})
 		}
 	}
 	info, err := commit(ctx, opts, req, prog)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range files {
+		if f.mode == "regular" {
+			moved.Add(f.size)
+			prog.Done(f.path, f.size, "regular")
+		}
 	}
 	res.Commit, res.CommitURL = info.OID, info.URL
 	for _, f := range files {
@@ -403,22 +414,17 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// readWhole reads a small file for an inline commit and checks it still
-// hashes to what preupload was told.
-func readWhole(root *os.Root, f *local) ([]byte, error) {
-	h, err := open(root, f)
-	if err != nil {
-		return nil, err
+// openInline opens a small file for the inline commit as its line is sent,
+// checking it still hashes to what preupload was told; a changed file cuts
+// the request before its end, so it cannot land.
+func openInline(root *os.Root, f *local) hub.BodyFunc {
+	return func(context.Context) (io.ReadCloser, error) {
+		h, err := open(root, f)
+		if err != nil {
+			return nil, err
+		}
+		return &checkedReader{f: h, want: f.sha256, size: f.size, path: f.path, h: sha256.New(), moved: new(atomic.Int64)}, nil
 	}
-	defer h.Close()
-	b, err := io.ReadAll(io.LimitReader(h, f.size+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", f.path, err)
-	}
-	if s := sha256.Sum256(b); int64(len(b)) != f.size || hex.EncodeToString(s[:]) != f.sha256 {
-		return nil, fmt.Errorf("%s changed while it was being uploaded", f.path)
-	}
-	return b, nil
 }
 
 // ensureRepo creates the repo unless it exists, and says whether it did.
@@ -586,7 +592,7 @@ type checkedReader struct {
 	size  int64
 	n     int64
 	h     hash.Hash
-	fp    *progress.File
+	fp    *progress.File // nil: no progress line
 	moved *atomic.Int64
 }
 
@@ -600,7 +606,9 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	if c.n == c.size && hex.EncodeToString(c.h.Sum(nil)) != c.want {
 		return 0, changedError(c.path)
 	}
-	c.fp.Add(int64(n))
+	if c.fp != nil {
+		c.fp.Add(int64(n))
+	}
 	c.moved.Add(int64(n))
 	if err == io.EOF && c.n != c.size {
 		return n, changedError(c.path)
@@ -639,6 +647,12 @@ func (p *partReader) Close() error { return p.f.Close() }
 // reported, since another writer may have moved it.
 func commit(ctx context.Context, opts Options, req hub.CommitRequest, prog *progress.Reporter) (*hub.CommitInfo, error) {
 	info, err := opts.Client.Commit(ctx, opts.Repo, "main", req)
+	var changed changedError
+	if errors.Is(err, hub.ErrCommitNotSent) && !errors.As(err, &changed) && ctx.Err() == nil {
+		// The Hub never read the whole request: nothing landed.
+		prog.Logf("the commit was not sent whole (%s); sending it again", opts.Client.Redact(err.Error()))
+		info, err = opts.Client.Commit(ctx, opts.Repo, "main", req)
+	}
 	if errors.Is(err, hub.ErrCommitOutcomeUnknown) && ctx.Err() == nil {
 		prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Client.Redact(err.Error()))
 		head, herr := opts.Client.ResolveRevision(ctx, opts.Repo, "main")

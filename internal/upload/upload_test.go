@@ -281,3 +281,30 @@ func TestUploadRefusesACardTheHubRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadInlineFileChangedBeforeTheCommit: the commit reads each inline
+// file from disk as it sends it; one rewritten after it was hashed (same
+// size and time) cuts the request before its end, and nothing lands.
+func TestUploadInlineFileChangedBeforeTheCommit(t *testing.T) {
+	h, client := setup(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	write(t, path, bytes.Repeat([]byte(`{"a":1}`), 100))
+	write(t, filepath.Join(dir, "other.json"), []byte(`{}`))
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Preupload comes after the hashing and before the commit.
+	h.AddFault(devhub.Fault{Route: "preupload", Kind: devhub.FaultNone, Times: 1, Before: func() {
+		write(t, path, bytes.Repeat([]byte(`{"b":2}`), 100))
+		os.Chtimes(path, fi.ModTime(), fi.ModTime())
+	}})
+	_, err = Upload(context.Background(), Options{Client: client, Repo: "alice/up", Dir: dir})
+	if !errors.Is(err, hub.ErrCommitNotSent) || !strings.Contains(err.Error(), "config.json changed while it was being uploaded") {
+		t.Fatalf("err = %v, want a commit not sent because config.json changed", err)
+	}
+	if st := h.Stats(); st.Commits["alice/up"] != 1 || st.Requests["commit"] > 1 {
+		t.Errorf("commits %d (want only the repo's creation), commit requests %d (want at most 1, not resent)", st.Commits["alice/up"], st.Requests["commit"])
+	}
+}

@@ -14,50 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Foxlight-Foundation/skulk-weights/internal/cli"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/syncbuf"
 )
 
-const (
-	synopsisBegin = "<!-- synopsis: generated from the command table by TestREADMESynopsis; `go test -run TestREADMESynopsis -update .` rewrites it -->\n"
-	synopsisEnd   = "<!-- end synopsis -->\n"
-)
-
-// TestREADMESynopsis keeps the README's command synopsis equal to the one
-// generated from the command table that help and completion use; -update
-// rewrites the README's block.
-func TestREADMESynopsis(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(readme)
-	i, j := strings.Index(s, synopsisBegin), strings.Index(s, synopsisEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the synopsis markers %q ... %q", synopsisBegin, synopsisEnd)
-	}
-	got := s[i+len(synopsisBegin) : j]
-	want := "\n" + cli.Synopsis() + "\n"
-	if got == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile("README.md", []byte(s[:i+len(synopsisBegin)]+want+s[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("README.md's synopsis differs from the commands' help; run 'go test -run TestREADMESynopsis -update .'\nREADME:\n%s\nhelp:\n%s", got, want)
-}
-
 // walkthroughBlock returns the commands of the fenced block that follows
-// the marker <!-- walkthrough: NAME --> in the README, without comments.
+// the marker <!-- walkthrough: NAME --> in docs/local-hub.md, without comments.
 func walkthroughBlock(t *testing.T, readme, name string) []string {
 	t.Helper()
 	marker := "<!-- walkthrough: " + name + " -->\n```sh\n"
 	i := strings.Index(readme, marker)
 	if i < 0 {
-		t.Fatalf("README.md has no %q block", name)
+		t.Fatalf("docs/local-hub.md has no %q block", name)
 	}
 	body := readme[i+len(marker):]
 	body = body[:strings.Index(body, "```")]
@@ -70,20 +37,20 @@ func walkthroughBlock(t *testing.T, readme, name string) []string {
 	return cmds
 }
 
-// TestREADMEWalkthrough runs the README's local-hub walk-through as a
+// TestWalkthrough runs the local-hub walk-through of docs/local-hub.md as a
 // reader would, in bash from the repository's root: the hub block in the
 // background, the client block once the hub says it listens. The one
-// change is the address: a free port instead of the README's 8990, so
+// change is the address: a free port instead of the page's 8990, so
 // parallel runs never collide. skulk-weights on PATH is this test binary
 // acting as the command through main's own wiring.
-func TestREADMEWalkthrough(t *testing.T) {
+func TestWalkthrough(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("needs bash")
 	}
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("needs curl (CI installs it)")
 	}
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile(filepath.Join("docs", "local-hub.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
