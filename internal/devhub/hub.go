@@ -67,6 +67,7 @@ type Hub struct {
 	faults      []*Fault
 	stats       Stats
 	reqSeq      atomic.Int64
+	inflight    atomic.Int64 // requests other than admin ones still running (see Stats)
 }
 
 // Option configures a Hub. Its error names the bad setting without a

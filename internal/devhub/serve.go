@@ -60,7 +60,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w, head: r.Method == http.MethodHead, cutAt: -1, flip: -1}
 	cr := &countingReader{r: r.Body}
 	r.Body = cr
+	admin := strings.HasPrefix(route, "admin-")
+	if !admin {
+		h.inflight.Add(1)
+	}
 	defer func() {
+		if !admin {
+			defer h.inflight.Add(-1)
+		}
 		h.mu.Lock()
 		h.stats.Requests[route]++
 		h.stats.BytesServed += cw.n

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"time"
 )
 
 // Stats counts what the Hub has served since it started.
@@ -37,7 +38,15 @@ type Stats struct {
 }
 
 // Stats returns a snapshot of the counters.
+//
+// A request is counted when its handler returns, which can be just after
+// its client has read the whole answer; so Stats first waits, up to a
+// second, for the requests in flight to finish, and a test that reads it
+// right after a response sees that response counted.
 func (h *Hub) Stats() Stats {
+	for deadline := time.Now().Add(time.Second); h.inflight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.stats
