@@ -191,7 +191,7 @@ func seedUpstreamCmd(ts *testscript.TestScript, neg bool, args []string) {
 // stdout: commits, requests per route and bytes received.
 func hubstatCmd(ts *testscript.TestScript, neg bool, args []string) {
 	h := ts.Value("devhub").(*devhub.Hub)
-	st := h.Settled(2 * time.Second)
+	st := h.Stats()
 	for _, repo := range args {
 		fmt.Fprintf(ts.Stdout(), "commits %s %d\n", repo, st.Commits[repo])
 		fmt.Fprintf(ts.Stdout(), "read %s %d\n", repo, st.FileBytesServed[repo])

@@ -3,7 +3,6 @@ package action
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
@@ -80,8 +79,8 @@ func TestExtractionPlannedAndPublished(t *testing.T) {
 		t.Fatalf("push failed: %v\n%s", out.err, out.log)
 	}
 	for _, repo := range []string{"AcmeAI/kimi-k2-5-mtp", "AcmeAI/kimi-k2-5-upstream-vision"} {
-		if h.hub.Settled(2 * time.Second).Commits[repo] != 2 {
-			t.Errorf("%s: %d commits, want its first and ours", repo, h.hub.Settled(2 * time.Second).Commits[repo])
+		if h.hub.Stats().Commits[repo] != 2 {
+			t.Errorf("%s: %d commits, want its first and ours", repo, h.hub.Stats().Commits[repo])
 		}
 	}
 	var res resultJSON
@@ -101,12 +100,12 @@ func TestExtractionPlannedAndPublished(t *testing.T) {
 	}
 	golden(t, "push_summary_extract.md", out.summary)
 
-	read := h.hub.Settled(2 * time.Second).FileBytesServed["moonshotai/Kimi-K2.5"]
+	read := h.hub.Stats().FileBytesServed["moonshotai/Kimi-K2.5"]
 	out = h.run("push", "push.json")
 	if out.err != nil {
 		t.Fatalf("second push failed: %v\n%s", out.err, out.log)
 	}
-	if n := h.hub.Settled(2 * time.Second).FileBytesServed["moonshotai/Kimi-K2.5"] - read; n != 0 {
+	if n := h.hub.Stats().FileBytesServed["moonshotai/Kimi-K2.5"] - read; n != 0 {
 		t.Errorf("the second merge read %d bytes of the checkpoint", n)
 	}
 	if !strings.Contains(out.summary, "mtp ✅ up to date (extracted)") || !strings.Contains(out.summary, "vision ✅ up to date (extracted)") {

@@ -175,10 +175,12 @@ func Render(f Facts) []byte {
 		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
 	}
 	if lic.ID != "" {
-		fm.License = lic.ID
-		if len(lic.More) > 0 {
-			fm.License = append([]string{lic.ID}, lic.More...)
+		ids, name := hubLicenseIDs(lic)
+		fm.License = ids[0]
+		if len(ids) > 1 {
+			fm.License = ids
 		}
+		fm.LicenseName = name
 		fm.Foxlight.LicenseSource = lic.From
 	}
 

@@ -54,11 +54,11 @@ func demoUpstream(ctx context.Context, h *devhub.Hub, pubEnv Env, out io.Writer,
 	fmt.Fprintf(out, "the entry of catalog/kimi-k2-5-upstream.yaml cuts both sidecars out of it by ranged reads\n\n")
 	run := func(step, what string, extra ...string) error {
 		fmt.Fprintf(out, "== %s: %s\n", step, what)
-		before := h.Settled(2 * time.Second)
+		before := h.Stats()
 		start := time.Now()
 		args := append([]string{"--manifest", manifest, "--model", demoUpstreamModel, "--jobs", fmt.Sprint(jobs)}, extra...)
 		code := runCommand(ctx, publishCmd, args, pubEnv)
-		after := h.Settled(2 * time.Second)
+		after := h.Stats()
 		fmt.Fprintf(out, "  hub saw: %s\n", statsDelta(before, after, time.Since(start)))
 		read := after.FileBytesServed[demoUpstreamRepo] - before.FileBytesServed[demoUpstreamRepo]
 		fmt.Fprintf(out, "  read from %s: %s of its %s; MTP sidecar commits %d\n\n", demoUpstreamRepo, mirror.HumanBytes(read), mirror.HumanBytes(total),

@@ -70,6 +70,9 @@ serve or seed, 2 for a bad command line.
 		fs.Int64Var(&o.mpThreshold, "multipart-threshold", devhub.DefaultMultipartThreshold, "LFS object size in bytes from which uploads are multipart")
 		fs.Int64Var(&o.chunkSize, "chunk-size", devhub.DefaultChunkSize, "multipart part size in bytes")
 		fs.BoolVar(&o.duplication, "duplication", false, "offer server-side LFS duplication (xetHash and lfs-files/duplicate)")
+		fs.StringVar(&o.storageAddr, "storage-addr", "", "serve LFS storage from a second listener on `HOST:PORT`, another origin, as the Hub's CDN is")
+		fs.BoolVar(&o.resolveCache, "resolve-cache", false, "answer small files under /resolve/ with a relative redirect to /api/resolve-cache/...")
+		fs.Int64Var(&o.binaryLimit, "binary-file-limit", devhub.DefaultBinaryFileLimit, "refuse binary files above `N` bytes committed as plain files (0: accept any)")
 		return func(ctx context.Context, pos []string, env Env) int {
 			if len(pos) > 0 {
 				return unexpectedArg(env, "devhub", pos[0])
@@ -86,12 +89,16 @@ type devhubOptions struct {
 	pageSize                             int
 	lfsThreshold, mpThreshold, chunkSize int64
 	duplication                          bool
+	storageAddr                          string
+	resolveCache                         bool
+	binaryLimit                          int64
 }
 
 func runDevhub(ctx context.Context, o *devhubOptions, env Env) int {
 	opts := []devhub.Option{
 		devhub.WithPageSize(o.pageSize), devhub.WithLFSThreshold(o.lfsThreshold),
 		devhub.WithMultipart(o.mpThreshold, o.chunkSize), devhub.WithDuplication(o.duplication),
+		devhub.WithResolveCache(o.resolveCache), devhub.WithBinaryFileLimit(o.binaryLimit),
 	}
 	if o.dir != "" {
 		opts = append(opts, devhub.WithDir(o.dir))
@@ -125,6 +132,15 @@ func runDevhub(ctx context.Context, o *devhubOptions, env Env) int {
 		return ExitFailure
 	}
 	defer srv.Close()
+	if o.storageAddr != "" {
+		storage, stop, err := h.ServeStorage(o.storageAddr)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "skulk-weights devhub: storage: %v\n", err)
+			return ExitFailure
+		}
+		defer stop()
+		fmt.Fprintf(env.Stderr, "devhub: storage served from %s\n", storage)
+	}
 	fmt.Fprintf(env.Stderr, "devhub: %d token(s); page size %d; LFS from %d B; multipart from %d B in %d B parts; duplication %v\n",
 		len(o.tokens), o.pageSize, o.lfsThreshold, o.mpThreshold, o.chunkSize, o.duplication)
 	for _, s := range o.seeds {

@@ -65,11 +65,14 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 // Route (as in Stats.Requests; any when empty). The first matching fault
 // fires; it fires Times times (0: on every matching request).
 type Fault struct {
-	Method     string        `json:"method,omitempty"`
-	Path       string        `json:"path,omitempty"`
-	Route      string        `json:"route,omitempty"`
-	Kind       FaultKind     `json:"kind"`
-	Status     int           `json:"status,omitempty"`
+	Method string    `json:"method,omitempty"`
+	Path   string    `json:"path,omitempty"`
+	Route  string    `json:"route,omitempty"`
+	Kind   FaultKind `json:"kind"`
+	Status int       `json:"status,omitempty"`
+	// Message replaces a status fault's error text, e.g. the Hub's
+	// ConflictingOperation for a 409 on repo-create.
+	Message    string        `json:"message,omitempty"`
 	RetryAfter time.Duration `json:"retryAfter,omitempty"`
 	AfterBytes int64         `json:"afterBytes,omitempty"`
 	Delay      time.Duration `json:"delay,omitempty"`
@@ -152,6 +155,9 @@ func (h *Hub) applyFault(f *Fault, c *call, cw *countingWriter, cr *countingRead
 		if st >= 500 {
 			msg = "Internal Error - We're working hard to fix this as soon as possible!"
 		}
+		if f.Message != "" {
+			msg = f.Message
+		}
 		writeError(cw, r, &hubError{Status: st, Code: "InjectedFault", Msg: msg})
 		return false
 	case FaultRateLimit:
@@ -203,6 +209,7 @@ type faultJSON struct {
 	Route      string          `json:"route"`
 	Kind       FaultKind       `json:"kind"`
 	Status     int             `json:"status"`
+	Message    string          `json:"message"`
 	RetryAfter json.RawMessage `json:"retryAfter"`
 	AfterBytes int64           `json:"afterBytes"`
 	Delay      json.RawMessage `json:"delay"`
@@ -263,7 +270,7 @@ func (h *Hub) adminFaults(c *call) error {
 				return badRequest("delay: %v", err)
 			}
 			faults = append(faults, Fault{Method: fj.Method, Path: fj.Path, Route: fj.Route, Kind: fj.Kind,
-				Status: fj.Status, RetryAfter: ra, AfterBytes: fj.AfterBytes, Delay: d, Times: fj.Times})
+				Status: fj.Status, Message: fj.Message, RetryAfter: ra, AfterBytes: fj.AfterBytes, Delay: d, Times: fj.Times})
 		}
 		for _, f := range faults {
 			h.AddFault(f)
@@ -273,4 +280,15 @@ func (h *Hub) adminFaults(c *call) error {
 		return &hubError{Status: 405, Code: "MethodNotAllowed", Msg: "use GET, POST or DELETE"}
 	}
 	return nil
+}
+
+// ConflictingOperation is the Hub's 409 text for a repo creation that
+// raced another operation on the same name; huggingface_hub's create_repo
+// retries while it sees it (hf_api.py).
+const ConflictingOperation = "Cannot create repo: another conflicting operation is in progress"
+
+// CreateConflictFault is a fault answering the next times repo creations
+// with the Hub's 409 ConflictingOperation.
+func CreateConflictFault(times int) Fault {
+	return Fault{Route: "repo-create", Kind: FaultStatus, Status: 409, Message: ConflictingOperation, Times: times}
 }

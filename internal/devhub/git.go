@@ -244,3 +244,45 @@ func newGitBlobHash(size int64) hash.Hash {
 	fmt.Fprintf(h, "blob %d\x00", size)
 	return h
 }
+
+// ignoreRule is one pattern of a .gitignore; negate re-includes.
+type ignoreRule struct {
+	re     *regexp.Regexp
+	negate bool
+}
+
+// parseGitignore reads the patterns of a .gitignore: blank lines and
+// comments skipped, "!" re-includes, a pattern ending in "/" names a
+// directory and everything under it.
+func parseGitignore(text string) []ignoreRule {
+	var rules []ignoreRule
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		r := ignoreRule{}
+		if r.negate = strings.HasPrefix(line, "!"); r.negate {
+			line = line[1:]
+		}
+		if strings.HasSuffix(line, "/") {
+			line = strings.TrimSuffix(line, "/") + "/**"
+		}
+		if re, err := globRegexp(line); err == nil {
+			r.re = re
+			rules = append(rules, r)
+		}
+	}
+	return rules
+}
+
+// ignored reports whether the last rule matching p ignores it.
+func ignored(rules []ignoreRule, p string) bool {
+	out := false
+	for _, r := range rules {
+		if r.re.MatchString(p) {
+			out = !r.negate
+		}
+	}
+	return out
+}

@@ -43,15 +43,31 @@ type Hub struct {
 	tokens      map[string]*token
 	secret      []byte
 
+	// storageBase is the storage origin ServeStorage started ("" while
+	// storage is served on the Hub's own origin); storageTTL how long a
+	// storage URL stays valid; now the clock signatures are checked on.
+	storageBase atomic.Pointer[string]
+	storageTTL  time.Duration
+	now         func() time.Time
+	// resolveCache answers /resolve/ of small files with a relative
+	// redirect to /api/resolve-cache/...; xetMarked shows xetHash only on
+	// objects MarkMigrated named (migrated); binaryLimit is the size from
+	// which a binary file committed as a plain file line is refused (0:
+	// never).
+	resolveCache bool
+	xetMarked    bool
+	migrated     map[string]bool
+	binaryLimit  int64
+	// moved maps the key of a renamed repo's old name to its new key.
+	moved map[string]string
+
 	repos       map[string]*repo // by repoKey
 	uploads     map[string]*upload
 	collections []*collection
 	faults      []*Fault
 	stats       Stats
 	reqSeq      atomic.Int64
-	// inflight counts requests being served, admin routes excepted; their
-	// counters are added when they finish.
-	inflight atomic.Int64
+	inflight    atomic.Int64 // requests other than admin ones still running (see Stats)
 }
 
 // Option configures a Hub. Its error names the bad setting without a
@@ -116,6 +132,45 @@ func WithDuplication(on bool) Option {
 	return func(h *Hub) error { h.duplication = on; return nil }
 }
 
+// WithXetMigration makes xetHash appear only on the LFS objects
+// MarkMigrated names, as on a Hub whose storage moves to Xet repo by repo
+// and file by file; lfs-files/duplicate then copies only those. Without it
+// (and with WithDuplication) every LFS object counts as migrated.
+func WithXetMigration(on bool) Option {
+	return func(h *Hub) error { h.xetMarked = on; return nil }
+}
+
+// MarkMigrated marks the LFS objects with these sha256s as stored in Xet.
+func (h *Hub) MarkMigrated(sha256s ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range sha256s {
+		h.migrated[s] = true
+	}
+}
+
+// xetVisibleLocked reports whether an object carries xetHash.
+func (h *Hub) xetVisibleLocked(sha string) bool {
+	return h.duplication && (!h.xetMarked || h.migrated[sha])
+}
+
+// DefaultBinaryFileLimit is the size above which a binary file committed as
+// a plain file line is refused: the Hub wants binary files in LFS/Xet.
+const DefaultBinaryFileLimit = 1 << 20
+
+// WithBinaryFileLimit sets the size above which a commit's plain file line
+// holding binary content (a NUL byte in its first 8000 bytes, as git
+// tells) is refused; 0 accepts any.
+func WithBinaryFileLimit(n int64) Option {
+	return func(h *Hub) error {
+		if n < 0 {
+			return fmt.Errorf("binary file limit must not be negative, got %d", n)
+		}
+		h.binaryLimit = n
+		return nil
+	}
+}
+
 // WithToken accepts token with the given scopes, a comma-separated list of
 // "read:" or "write:" followed by "ns/*", "ns/name" or "*"; for example
 // "write:FoxlightAI/*,read:google/*". Write implies read.
@@ -144,9 +199,16 @@ func New(opts ...Option) (*Hub, error) {
 		repos:     map[string]*repo{},
 		uploads:   map[string]*upload{},
 		secret:    make([]byte, 32),
+
+		storageTTL:  DefaultStorageTTL,
+		now:         time.Now,
+		migrated:    map[string]bool{},
+		binaryLimit: DefaultBinaryFileLimit,
+		moved:       map[string]string{},
 	}
 	h.stats.Requests = map[string]int{}
 	h.stats.Commits = map[string]int{}
+	h.stats.StorageBytes = map[string]int64{}
 	h.stats.FileBytesServed = map[string]int64{}
 	if _, err := rand.Read(h.secret); err != nil {
 		return nil, err

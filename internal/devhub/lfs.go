@@ -1,7 +1,6 @@
 package devhub
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -88,7 +86,7 @@ func (h *Hub) lfsBatch(c *call) error {
 			multipart = true
 		}
 	}
-	base := c.baseURL()
+	ttl := h.storageTTL
 	transfer := "basic"
 	objects := make([]map[string]any, 0, len(req.Objects))
 	for _, o := range req.Objects {
@@ -110,7 +108,7 @@ func (h *Hub) lfsBatch(c *call) error {
 				continue
 			}
 			obj["authenticated"] = true
-			obj["actions"] = map[string]any{"download": map[string]any{"href": base + h.blobPath(o.OID, rp.statsKey()), "expires_in": 3600}}
+			obj["actions"] = map[string]any{"download": map[string]any{"href": h.storageURL(c, "/_devhub/blob/"+o.OID, rp.statsKey(), ttl), "expires_in": int(ttl.Seconds())}}
 			continue
 		}
 		if present {
@@ -120,8 +118,8 @@ func (h *Hub) lfsBatch(c *call) error {
 		id := randHex(16)
 		up := &upload{repoKey: repoKey(rp.Type, rp.NS, rp.Name), oid: o.OID, size: o.Size, etags: map[int]string{}}
 		h.uploads[id] = up
-		href := base + "/_devhub/upload/" + id
-		action := map[string]any{"href": href, "expires_in": 86400}
+		href := h.storageURL(c, "/_devhub/upload/"+id, "", ttl)
+		action := map[string]any{"href": href, "expires_in": int(ttl.Seconds())}
 		if multipart && o.Size >= h.mpThresh && o.Size > 0 {
 			transfer = "multipart"
 			up.chunk = h.chunkSize
@@ -129,14 +127,16 @@ func (h *Hub) lfsBatch(c *call) error {
 			up.parts = int((o.Size + h.chunkSize - 1) / h.chunkSize)
 			hdr := map[string]string{"chunk_size": strconv.FormatInt(h.chunkSize, 10)}
 			for i := 1; i <= up.parts; i++ {
-				hdr[fmt.Sprintf("%05d", i)] = href + "/" + strconv.Itoa(i)
+				hdr[fmt.Sprintf("%05d", i)] = h.storageURL(c, "/_devhub/upload/"+id+"/"+strconv.Itoa(i), "", ttl)
 			}
 			action["header"] = hdr
 		}
 		obj["authenticated"] = true
 		obj["actions"] = map[string]any{
 			"upload": action,
-			"verify": map[string]any{"href": href + "/verify"},
+			// Verify is a Hub call, not a storage one: it stays on the
+			// Hub's origin (huggingface_hub sends it with the token, lfs.py).
+			"verify": map[string]any{"href": c.baseURL() + "/_devhub/upload/" + id + "/verify"},
 		}
 	}
 	w := c.w
@@ -147,20 +147,6 @@ func (h *Hub) lfsBatch(c *call) error {
 func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 	w.Header().Set("Content-Type", ctype)
 	writeJSONKeepType(w, status, v)
-}
-
-// blobPath is the storage path of an object, signed so that only URLs the
-// Hub handed out work, like presigned CDN URLs. The repo it was handed out
-// for (its stats key) rides along, signed too, so bytes served from storage
-// are counted per repo.
-func (h *Hub) blobPath(sha, repo string) string {
-	return "/_devhub/blob/" + sha + "?repo=" + url.QueryEscape(repo) + "&sig=" + h.blobSig(sha, repo)
-}
-
-func (h *Hub) blobSig(sha, repo string) string {
-	m := hmac.New(sha256.New, h.secret)
-	m.Write([]byte(sha + "\x00" + repo))
-	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
 func (h *Hub) takeUpload(id string) (*upload, *hubError) {
@@ -440,11 +426,7 @@ func (h *Hub) storageVerify(c *call) error {
 
 func (h *Hub) blob(c *call) error {
 	sha := c.params[0]
-	q := c.r.URL.Query()
-	if !hmac.Equal([]byte(q.Get("sig")), []byte(h.blobSig(sha, q.Get("repo")))) {
-		return &hubError{Status: 403, Code: "AccessDenied", Msg: "Request signature does not match"}
-	}
-	c.statsRepo = q.Get("repo")
+	c.storageRepo = storageRepo(c.r)
 	f, err := h.store.open(sha)
 	if err != nil {
 		return &hubError{Status: 404, Code: "NoSuchKey", Msg: "The specified key does not exist."}
@@ -500,19 +482,32 @@ func (h *Hub) serveRegular(c *call, e *fileEntry) error {
 }
 
 func (h *Hub) resolve(c *call) error {
-	rp, _, e, err := h.fileForDownload(c)
+	rp, cm, e, err := h.fileForDownload(c)
 	if err != nil {
 		return err
 	}
-	c.statsRepo = rp.statsKey()
+	c.fileRepo = rp.statsKey()
 	if !e.LFS {
+		if h.resolveCache {
+			hd := c.w.Header()
+			hd.Set("ETag", `"`+e.GitOID+`"`)
+			hd.Set("Location", resolveCacheURL(rp, cm.ID, cleanPath(c.path)))
+			hd.Set("Content-Length", "0")
+			c.w.WriteHeader(http.StatusTemporaryRedirect)
+			return nil
+		}
 		return h.serveRegular(c, e)
 	}
+	return h.redirectToBlob(c, rp, e)
+}
+
+// redirectToBlob answers an LFS file with a 302 to its signed storage URL.
+func (h *Hub) redirectToBlob(c *call, rp *repo, e *fileEntry) error {
 	hd := c.w.Header()
 	hd.Set("ETag", `"`+e.GitOID+`"`)
 	hd.Set("X-Linked-Etag", `"`+e.SHA256+`"`)
 	hd.Set("X-Linked-Size", strconv.FormatInt(e.Size, 10))
-	hd.Set("Location", c.baseURL()+h.blobPath(e.SHA256, rp.statsKey()))
+	hd.Set("Location", h.storageURL(c, "/_devhub/blob/"+e.SHA256, rp.statsKey(), h.storageTTL))
 	hd.Set("Content-Length", "0")
 	c.w.WriteHeader(http.StatusFound)
 	return nil
@@ -523,7 +518,7 @@ func (h *Hub) raw(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.statsRepo = rp.statsKey()
+	c.fileRepo = rp.statsKey()
 	if !e.LFS {
 		return h.serveRegular(c, e)
 	}
@@ -588,6 +583,9 @@ func (h *Hub) duplicateLFS(c *call) error {
 			failed = append(failed, map[string]any{"sha256": f.SHA256, "error": "File not found in source repository"})
 		case f.XetHash != xetHashFor(f.SHA256):
 			failed = append(failed, map[string]any{"sha256": f.SHA256, "error": "xetHash does not match the file"})
+		case !h.xetVisibleLocked(f.SHA256):
+			// Only objects stored in Xet can be copied by their xetHash.
+			failed = append(failed, map[string]any{"sha256": f.SHA256, "error": "File is not stored in Xet"})
 		default:
 			dst.LFS[f.SHA256] = true
 		}

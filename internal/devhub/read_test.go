@@ -175,7 +175,7 @@ func TestResolveAndRaw(t *testing.T) {
 		t.Errorf("blob whole: %v", r.Header)
 	}
 	e.wantStatus(e.do("GET", loc, "", nil, "Range", "bytes=5000-6000"), 416, "")
-	e.wantStatus(e.do("GET", strings.Replace(loc, "sig=", "sig=0", 1), "", nil), 403, "AccessDenied")
+	e.wantStatus(e.do("GET", strings.Replace(loc, "X-Signature=", "X-Signature=0", 1), "", nil), 403, "SignatureDoesNotMatch")
 
 	// raw serves the pointer of an LFS file.
 	r = e.do("GET", "/alice/m/raw/main/vision/model.safetensors", "", nil)

@@ -358,7 +358,7 @@ func (h *Hub) fileEntryJSON(p string, e *fileEntry) treeEntry {
 	t := treeEntry{Type: "file", OID: e.GitOID, Size: e.Size, Path: p}
 	if e.LFS {
 		t.LFS = &lfsMeta{OID: e.SHA256, Size: e.Size, PointerSize: len(lfsPointer(e.SHA256, e.Size))}
-		if h.duplication {
+		if h.xetVisibleLocked(e.SHA256) {
 			t.XetHash = xetHashFor(e.SHA256)
 		}
 	}
@@ -551,6 +551,12 @@ func (h *Hub) preupload(c *call) error {
 	if req.GitAttributes != nil {
 		rules = parseGitattributes(*req.GitAttributes)
 	}
+	// shouldIgnore comes from the branch's .gitignore, or the one the
+	// commit brings (huggingface_hub sends it as gitIgnore, _commit_api.py).
+	ignore := parseGitignore(h.readSmall(cm.Files[".gitignore"]))
+	if req.GitIgnore != nil {
+		ignore = parseGitignore(*req.GitIgnore)
+	}
 	files := make([]map[string]any, 0, len(req.Files))
 	for _, f := range req.Files {
 		sample, err := base64.StdEncoding.DecodeString(f.Sample)
@@ -561,7 +567,7 @@ func (h *Hub) preupload(c *call) error {
 		if h.isLFS(rules, cleanPath(f.Path), f.Size, sample) {
 			mode = "lfs"
 		}
-		m := map[string]any{"path": f.Path, "uploadMode": mode, "shouldIgnore": false}
+		m := map[string]any{"path": f.Path, "uploadMode": mode, "shouldIgnore": ignored(ignore, cleanPath(f.Path))}
 		if e, ok := cm.Files[cleanPath(f.Path)]; ok {
 			if e.LFS {
 				m["oid"] = e.SHA256
@@ -598,6 +604,7 @@ func (h *Hub) commit(c *call) error {
 	}
 	gotHeader := false
 	var ops []commitOp
+	var binary []string // plain file lines the Hub refuses as binary
 	dec := json.NewDecoder(c.r.Body)
 	for {
 		var line commitLine
@@ -622,6 +629,10 @@ func (h *Hub) commit(c *call) error {
 			data, err := decodeContent(v.Content, v.Encoding)
 			if err != nil {
 				return badRequest("file %s: %v", v.Path, err)
+			}
+			if h.binaryLimit > 0 && int64(len(data)) > h.binaryLimit && looksBinary(data) {
+				binary = append(binary, v.Path)
+				continue
 			}
 			e, err := h.putRegular(data)
 			if err != nil {
@@ -663,6 +674,9 @@ func (h *Hub) commit(c *call) error {
 	}
 	if !gotHeader {
 		return badRequest("The commit must start with a header line")
+	}
+	if len(binary) > 0 {
+		return badRequest("%s", binaryRejection(binary, c.rev))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -744,4 +758,21 @@ func (h *Hub) whoami(c *call) error {
 	})
 	_ = role
 	return nil
+}
+
+// looksBinary tells binary content as git does: a NUL byte in the first
+// 8000 bytes.
+func looksBinary(b []byte) bool {
+	return bytes.IndexByte(b[:min(len(b), 8000)], 0) >= 0
+}
+
+// binaryRejection is the Hub's refusal of binary files committed as plain
+// git files.
+func binaryRejection(paths []string, rev string) string {
+	var b strings.Builder
+	b.WriteString("Your push was rejected because it contains binary files.\nPlease use https://huggingface.co/docs/hub/xet to store binary files.\n\nOffending files:\n")
+	for _, p := range paths {
+		fmt.Fprintf(&b, "  - %s (ref: refs/heads/%s)\n", p, rev)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -1,6 +1,7 @@
 package devhub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +24,22 @@ type call struct {
 	// dropAfter closes the connection once the handler is done, without
 	// sending its response.
 	dropAfter bool
-	// statsRepo is the repo whose file bytes this response serves (resolve,
-	// raw, blob), for Stats.FileBytesServed.
-	statsRepo string
+	// storageRepo is the repo a storage download served bytes of.
+	storageRepo string
+	// fileRepo is the repo whose file a resolve or raw answer serves
+	// directly (a redirect serves no file bytes), for FileBytesServed.
+	fileRepo string
+}
+
+type storageOriginKey struct{}
+
+func withStorageOrigin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, storageOriginKey{}, true)
+}
+
+func onStorageOrigin(r *http.Request) bool {
+	v, _ := r.Context().Value(storageOriginKey{}).(bool)
+	return v
 }
 
 // baseURL is the Hub's own address as the client reached it; Link headers
@@ -54,19 +68,40 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.inflight.Add(1)
 	}
 	defer func() {
-		h.mu.Lock()
 		if !admin {
-			h.inflight.Add(-1)
+			defer h.inflight.Add(-1)
 		}
+		h.mu.Lock()
 		h.stats.Requests[route]++
 		h.stats.BytesServed += cw.n
 		h.stats.BytesReceived += cr.n
-		if c.statsRepo != "" && cw.n > 0 {
-			h.stats.FileBytesServed[c.statsRepo] += cw.n
+		if isStorageRoute(route) && r.Header.Get("Authorization") != "" {
+			h.stats.StorageAuthorization++
+		}
+		if route == "blob" && c.storageRepo != "" {
+			h.stats.StorageBytes[c.storageRepo] += cw.n
+			h.stats.FileBytesServed[c.storageRepo] += cw.n
+		}
+		if c.fileRepo != "" && cw.n > 0 {
+			h.stats.FileBytesServed[c.fileRepo] += cw.n
 		}
 		h.mu.Unlock()
 	}()
 	c.w, c.r = cw, r
+
+	// A storage origin serves storage and nothing else; once there is
+	// one, the Hub's own origin serves no storage.
+	separate := h.StorageURL() != ""
+	if onStorageOrigin(r) != isStorageRoute(route) && (separate || onStorageOrigin(r)) {
+		writeError(c.w, r, errNotFound("Sorry, we can't find the page you are looking for."))
+		return
+	}
+	if isStorageRoute(route) {
+		if herr := h.checkSignature(r); herr != nil {
+			writeError(c.w, r, herr)
+			return
+		}
+	}
 
 	if !strings.HasPrefix(route, "admin-") {
 		if f := h.takeFault(r, route); f != nil {
@@ -79,6 +114,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var herr *hubError
 		if c.caller, herr = h.identify(r); herr != nil {
 			writeError(c.w, r, herr)
+			return
+		}
+		if to := h.redirectMoved(c, r); to != "" {
+			route = "moved-redirect"
+			c.w.Header().Set("Location", to)
+			c.w.WriteHeader(http.StatusTemporaryRedirect)
 			return
 		}
 	}
@@ -165,6 +206,14 @@ func (h *Hub) routeAPI(c *call, segs []string, m string, get bool) (string, hand
 		return "repo-create", h.createRepo, c
 	case n == 2 && segs[0] == "repos" && segs[1] == "delete" && m == http.MethodDelete:
 		return "repo-delete", h.deleteRepo, c
+	case n == 2 && segs[0] == "repos" && segs[1] == "move" && m == http.MethodPost:
+		return "repo-move", h.moveRepo, c
+	case n == 1 && segs[0] == "validate-yaml" && m == http.MethodPost:
+		return "validate-yaml", h.validateYAML, c
+	case n >= 6 && segs[0] == "resolve-cache" && (segs[1] == "models" || segs[1] == "datasets" || segs[1] == "spaces") && get:
+		c.typ, c.ns, c.name = strings.TrimSuffix(segs[1], "s"), segs[2], segs[3]
+		c.rev, c.path = segs[4], strings.Join(segs[5:], "/")
+		return "resolve-cache", h.resolveCacheFile, c
 	case n >= 1 && segs[0] == "collections":
 		c.params = segs[1:]
 		switch {

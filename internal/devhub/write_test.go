@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCommitErrors(t *testing.T) {
@@ -200,7 +201,8 @@ func TestStorageVerifiesBytes(t *testing.T) {
 	up := e.batch("alice/m", big)[0].Actions.Upload
 	part := func(n int) string { return up.Header["0000"+string(rune('0'+n))] }
 	e.wantStatus(e.do("PUT", part(1), "", big[:1000]), 400, "IncompleteBody")
-	e.wantStatus(e.do("PUT", up.Href+"/9", "", big[:1500]), 400, "BadRequest")
+	// A part URL the batch did not hand out carries no valid signature.
+	e.wantStatus(e.do("PUT", strings.Replace(part(1), "/1?", "/9?", 1), "", big[:1500]), 403, "SignatureDoesNotMatch")
 	e.wantStatus(e.do("PUT", up.Href, "", big), 400, "BadRequest") // basic PUT on a multipart upload
 	var etags []string
 	for i := 0; i < 4; i++ {
@@ -227,7 +229,8 @@ func TestStorageVerifiesBytes(t *testing.T) {
 	if len(entries) != 0 {
 		t.Errorf("%d part files left behind", len(entries))
 	}
-	e.wantStatus(e.do("POST", e.srv.URL+"/_devhub/upload/nope", "", map[string]any{}), 404, "NoSuchUpload")
+	e.wantStatus(e.do("POST", e.srv.URL+"/_devhub/upload/nope", "", map[string]any{}), 403, "SignatureDoesNotMatch")
+	e.wantStatus(e.do("POST", e.srv.URL+e.hub.signPath("/_devhub/upload/nope", "", time.Minute), "", map[string]any{}), 404, "NoSuchUpload")
 }
 
 func TestGoAPI(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
@@ -38,9 +37,9 @@ func TestVisionFromUpstream(t *testing.T) {
 	sha := e.seed(srcRepo, c, "upload Kimi")
 	reads := untouched(e)
 
-	before := e.h.Settled(2 * time.Second)
+	before := e.h.Stats()
 	res := e.publish(e.visionOpts())
-	after := e.h.Settled(2 * time.Second)
+	after := e.h.Stats()
 
 	// The sidecar's tensors are the source's, byte for byte.
 	got := parseFile(t, e.download(dstRepo, extract.VisionFile))
@@ -127,9 +126,9 @@ func TestVisionFromUpstream(t *testing.T) {
 
 	// Again: nothing read, nothing committed.
 	e.h.ClearFaults()
-	before = e.h.Settled(2 * time.Second)
+	before = e.h.Stats()
 	res = e.publish(e.visionOpts())
-	after = e.h.Settled(2 * time.Second)
+	after = e.h.Stats()
 	if !res.UpToDate || res.Commit != "" || res.BytesRead != 0 || after.FileBytesServed[srcRepo] != before.FileBytesServed[srcRepo] || after.Commits[dstRepo] != before.Commits[dstRepo] {
 		t.Errorf("republish: up to date %v, commit %q, read %d (hub served %d), commits %d", res.UpToDate, res.Commit, res.BytesRead,
 			after.FileBytesServed[srcRepo]-before.FileBytesServed[srcRepo], after.Commits[dstRepo]-before.Commits[dstRepo])
@@ -139,9 +138,9 @@ func TestVisionFromUpstream(t *testing.T) {
 	s5 := "model-00005-of-00064.safetensors"
 	c.shards[s5][0].data = noise("changed", len(c.shards[s5][0].data))
 	e.seed(srcRepo, c, "retrain layer 5")
-	before = e.h.Settled(2 * time.Second)
+	before = e.h.Stats()
 	res = e.publish(e.visionOpts())
-	after = e.h.Settled(2 * time.Second)
+	after = e.h.Stats()
 	if !res.UpToDate || after.Commits[dstRepo] != before.Commits[dstRepo] || res.BytesRead != 0 {
 		t.Errorf("unrelated change: up to date %v, commits %d, read %d", res.UpToDate, after.Commits[dstRepo]-before.Commits[dstRepo], res.BytesRead)
 	}
@@ -154,9 +153,9 @@ func TestVisionFromUpstream(t *testing.T) {
 		}
 	}
 	sha2 := e.seed(srcRepo, c, "fix vision tower")
-	before = e.h.Settled(2 * time.Second)
+	before = e.h.Stats()
 	res = e.publish(e.visionOpts())
-	after = e.h.Settled(2 * time.Second)
+	after = e.h.Stats()
 	if res.UpToDate || after.Commits[dstRepo]-before.Commits[dstRepo] != 1 || res.Plan.SourceSHA != sha2 {
 		t.Errorf("selected change: up to date %v, commits %d", res.UpToDate, after.Commits[dstRepo]-before.Commits[dstRepo])
 	}
@@ -285,7 +284,7 @@ func TestShardedMultipartResumed(t *testing.T) {
 	if seen != len(idx.WeightMap) || idx.Metadata["total_size"] != total {
 		t.Errorf("%d tensors in the files, %d in the index; total_size %d, want %d", seen, len(idx.WeightMap), idx.Metadata["total_size"], total)
 	}
-	if e.h.Settled(2 * time.Second).Requests["storage-part"] == 0 {
+	if e.h.Stats().Requests["storage-part"] == 0 {
 		t.Error("no multipart upload")
 	}
 	if !strings.Contains(e.log.String(), "resuming GET") {
@@ -299,13 +298,13 @@ func TestCollisionRefused(t *testing.T) {
 	e := setup(t)
 	o := e.visionOpts()
 	o.Entry = &catalog.Entry{Key: "k", SourceModel: srcRepo, HFRepo: dstRepo, VisionSourceRepo: srcRepo, VisionSidecarRepo: dstRepo}
-	before := e.h.Settled(2 * time.Second)
+	before := e.h.Stats()
 	_, err := extract.Publish(t0(), o)
 	var ce *catalog.CollisionError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("got %v", err)
 	}
-	after := e.h.Settled(2 * time.Second)
+	after := e.h.Stats()
 	n := 0
 	for _, v := range after.Requests {
 		n += v
@@ -368,12 +367,12 @@ func TestSelectionOverMaxBytes(t *testing.T) {
 	e.seed(srcRepo, kimi("v1"), "upload")
 	o := e.visionOpts()
 	o.MaxBytes = 10_000
-	before := e.h.Settled(2 * time.Second).FileBytesServed[srcRepo]
+	before := e.h.Stats().FileBytesServed[srcRepo]
 	_, err := extract.Publish(t0(), o)
 	if !errors.Is(err, extract.ErrTooLarge) || !strings.Contains(err.Error(), "over the 9.8 KiB limit (--max-bytes)") {
 		t.Fatalf("got %v", err)
 	}
-	if read := e.h.Settled(2 * time.Second).FileBytesServed[srcRepo] - before; read > 40_000 {
+	if read := e.h.Stats().FileBytesServed[srcRepo] - before; read > 40_000 {
 		t.Errorf("read %d bytes before refusing", read)
 	}
 	if _, err := e.h.Head(dstRepo, "main"); err == nil {
@@ -396,10 +395,10 @@ func TestSourceChangingBetweenPassesAborts(t *testing.T) {
 	if !errors.Is(err, extract.ErrChanged) || !strings.Contains(err.Error(), "nothing was committed") {
 		t.Fatalf("got %v\n%s", err, e.log)
 	}
-	if n := e.h.Settled(2 * time.Second).Commits[dstRepo]; n != 1 {
+	if n := e.h.Stats().Commits[dstRepo]; n != 1 {
 		t.Errorf("%d commits on the sidecar, want only its initial one", n)
 	}
-	if n := e.h.Settled(2 * time.Second).Requests["storage-put"]; n > 1 {
+	if n := e.h.Stats().Requests["storage-put"]; n > 1 {
 		t.Errorf("%d uploads: the changed bytes were retried", n)
 	}
 }
@@ -412,8 +411,8 @@ func TestCommitCutIsSentAgain(t *testing.T) {
 	e.seed(srcRepo, kimi("v1"), "upload")
 	e.h.AddFault(devhub.Fault{Route: "commit", Kind: devhub.FaultCutBody, AfterBytes: 300, Times: 1})
 	res := e.publish(e.visionOpts())
-	if res.Commit == "" || e.h.Settled(2 * time.Second).Commits[dstRepo] != 2 {
-		t.Fatalf("commit %q, commits %d\n%s", res.Commit, e.h.Settled(2 * time.Second).Commits[dstRepo], e.log)
+	if res.Commit == "" || e.h.Stats().Commits[dstRepo] != 2 {
+		t.Fatalf("commit %q, commits %d\n%s", res.Commit, e.h.Stats().Commits[dstRepo], e.log)
 	}
 	if l := e.log.String(); !strings.Contains(l, "not sent whole") && !strings.Contains(l, "reading the head to see whether it landed") {
 		t.Errorf("no resend logged:\n%s", e.log)

@@ -5,8 +5,9 @@
 // retry policy that never resends a commit and never buffers a streamed body.
 //
 // The token is attached by the client's transport, and only to requests for
-// the endpoint's own scheme and host that are not redirects and not storage
-// transfers; it is never part of an error or a log line.
+// the endpoint's own scheme and host (redirect hops that stay there
+// included) that are not storage transfers; it is never part of an error or
+// a log line.
 package hub
 
 import (
@@ -144,9 +145,16 @@ func (c *Client) Redact(s string) string {
 
 type authKey struct{}
 
-// authTransport adds the bearer token to first-hop requests for the
-// endpoint's own origin that asked for it. Redirect hops (req.Response set)
-// and storage transfers never carry it, whatever their host.
+// authTransport adds the bearer token to every hop of a call that asked for
+// it whose URL is on the endpoint's own scheme and host (port included):
+// the first request, and the redirects the Hub answers on its own host (a
+// renamed repo's old name, a small file's relative redirect to
+// /api/resolve-cache/...). A hop to any other origin (the storage CDN of an
+// LFS file) never carries it, and storage transfers never do. This is what
+// huggingface_hub does: its httpx client follows redirects and keeps
+// Authorization only on the same origin (utils/_http.py
+// default_client_factory, follow_redirects=True; file_download.py
+// _httpx_follow_relative_redirects_with_backoff for the relative ones).
 type authTransport struct {
 	base http.RoundTripper
 	c    *Client
@@ -154,7 +162,7 @@ type authTransport struct {
 
 func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	want, _ := r.Context().Value(authKey{}).(bool)
-	if want && t.c.token != "" && r.Response == nil &&
+	if want && t.c.token != "" &&
 		r.URL.Scheme == t.c.origin.Scheme && r.URL.Host == t.c.origin.Host {
 		r = r.Clone(r.Context())
 		r.Header.Set("Authorization", "Bearer "+t.c.token)
@@ -258,6 +266,15 @@ func (c *Client) once(ctx context.Context, cl call) (*http.Response, error) {
 			req.Body = http.NoBody
 		} else {
 			req.Body = &sendBody{r: body, w: wd, size: cl.size}
+			// A 307 or 308 on the Hub's own host (a renamed repo) is
+			// followed with the body opened afresh, never a buffered copy.
+			req.GetBody = func() (io.ReadCloser, error) {
+				b, err := cl.body()
+				if err != nil {
+					return nil, err
+				}
+				return &sendBody{r: b, w: wd, size: cl.size}, nil
+			}
 		}
 	}
 	for k, v := range cl.header {

@@ -45,6 +45,8 @@ type Error struct {
 	RequestID string
 	// RetryAfter is the wait the server asked for (429/503), zero if none.
 	RetryAfter time.Duration
+
+	body string // the answer's first 64 KiB, for callers that read structured errors
 }
 
 func (e *Error) Error() string {
@@ -117,6 +119,7 @@ func newError(resp *http.Response, token string) *Error {
 	}
 	e.RetryAfter = retryAfter(resp.Header)
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e.body = string(body)
 	if e.Message == "" {
 		e.Message = messageFromBody(body)
 	}
@@ -192,9 +195,12 @@ func retryAfter(h http.Header) time.Duration {
 			return time.Duration(t)*time.Second + time.Second
 		}
 	}
+	// huggingface_hub waits the announced seconds plus one "to avoid
+	// rounding issues" (utils/_http.py _http_backoff_base); a whole-second
+	// Retry-After rounds the same way, so it gets the same margin.
 	if ra := h.Get("Retry-After"); ra != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && n >= 0 {
-			return time.Duration(n) * time.Second
+			return time.Duration(n)*time.Second + time.Second
 		}
 		if t, err := http.ParseTime(ra); err == nil {
 			if d := time.Until(t); d > 0 {

@@ -145,6 +145,13 @@ func TestTreePaginationAndPathsInfo(t *testing.T) {
 
 func TestOpenRangeAndResume(t *testing.T) {
 	h, c, log, _ := setup(t)
+	// Storage on its own origin, as the Hub's CDN is: the Range reads go
+	// through the redirect to it.
+	_, stop, err := h.ServeStorage("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
 	ctx := context.Background()
 	want := strings.Repeat("0123456789", 100_000)
 	f, err := c.OpenRange(ctx, "alice/src", "main", "w.safetensors", 123_456, 1000)
@@ -171,6 +178,13 @@ func TestOpenRangeAndResume(t *testing.T) {
 	// The token went to resolve but never to the storage redirect target.
 	if with, _ := log.withAuth("/_devhub/"); with != 0 {
 		t.Errorf("%d storage requests carried the token", with)
+	}
+	st := h.Stats()
+	if st.StorageAuthorization != 0 || st.Requests["blob"] < 4 {
+		t.Errorf("storage origin: %d requests with a token, %d blob requests", st.StorageAuthorization, st.Requests["blob"])
+	}
+	if st.StorageBytes["alice/src"] < 1_000_000 {
+		t.Errorf("storage bytes for alice/src: %d", st.StorageBytes["alice/src"])
 	}
 	if with, _ := log.withAuth("/alice/src/resolve/"); with == 0 {
 		t.Errorf("resolve requests carried no token")

@@ -140,8 +140,22 @@ func (c *Client) PathsInfo(ctx context.Context, repo, rev string, paths []string
 	return out, nil
 }
 
-// CreateRepo creates a model repo. It returns an error matching ErrConflict
-// when the repo already exists.
+// conflictingOperation is the text of the Hub's 409 for a create that
+// raced another operation on the same name. huggingface_hub's create_repo
+// (hf_api.py) retries while a 409 carries it: it says nothing about the
+// repo existing.
+const conflictingOperation = "another conflicting operation is in progress"
+
+// ErrRepoBusy is returned by CreateRepo when the Hub kept answering that
+// another operation on the repo was in progress.
+var ErrRepoBusy = errors.New("the Hub is busy with another operation on this repo")
+
+// CreateRepo creates a model repo, private or public. It returns an error
+// matching ErrConflict only when the repo already exists. The request
+// names the visibility alone, as @huggingface/hub's createRepo does
+// (lib/create-repo.ts); a 409 saying another operation is in progress is
+// retried with the client's backoff, as huggingface_hub's create_repo
+// retries it (hf_api.py), and after the last retry fails with ErrRepoBusy.
 func (c *Client) CreateRepo(ctx context.Context, repo string, private bool) error {
 	owner, name, ok := strings.Cut(repo, "/")
 	if !ok {
@@ -151,12 +165,27 @@ func (c *Client) CreateRepo(ctx context.Context, repo string, private bool) erro
 	if private {
 		vis = "private"
 	}
-	// Creating is idempotent from the caller's view (409 = exists), so a
-	// lost answer can be retried.
-	_, err := c.postJSON(ctx, c.api("/api/repos/create"), map[string]any{
-		"name": name, "organization": owner, "type": "model", "private": private, "visibility": vis,
-	}, nil, true)
-	return err
+	for attempt := 0; ; attempt++ {
+		// Creating is idempotent from the caller's view (409 = exists), so
+		// a lost answer can be retried.
+		_, err := c.postJSON(ctx, c.api("/api/repos/create"), map[string]any{
+			"name": name, "organization": owner, "type": "model", "visibility": vis,
+		}, nil, true)
+		var he *Error
+		if err == nil || !errors.As(err, &he) || he.Status != http.StatusConflict ||
+			!strings.Contains(strings.ToLower(he.Message), conflictingOperation) {
+			return err
+		}
+		if attempt >= c.retry.MaxRetries {
+			// Not ErrConflict: nothing says the repo exists.
+			return fmt.Errorf("creating %s: %w (%d attempts; last answer: %s)", repo, ErrRepoBusy, attempt+1, he.Message)
+		}
+		wait := c.backoff(attempt)
+		c.logf("retrying POST %s in %s: %s", redactURL(c.api("/api/repos/create")), wait.Round(time.Millisecond), c.Redact(he.Error()))
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // File is an open download: Size is the whole file's size, Commit the

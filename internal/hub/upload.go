@@ -267,7 +267,19 @@ type DuplicateFailure struct {
 // DuplicateLFS asks the Hub to make src's LFS objects available to dst
 // without moving bytes (POST /api/models/{src}/lfs-files/duplicate). Files
 // listed in the returned failures must be copied some other way.
+//
+// Each sha256 is sent once (two paths holding the same bytes are one
+// object), in batches of at most 500, the Hub's limit per request.
 func (c *Client) DuplicateLFS(ctx context.Context, src, dst string, files []DuplicateFile) ([]DuplicateFailure, error) {
+	seen := make(map[string]bool, len(files))
+	unique := make([]DuplicateFile, 0, len(files))
+	for _, f := range files {
+		if !seen[f.SHA256] {
+			seen[f.SHA256] = true
+			unique = append(unique, f)
+		}
+	}
+	files = unique
 	var failed []DuplicateFailure
 	for i := 0; i < len(files); i += 500 {
 		batch := files[i:min(i+500, len(files))]

@@ -70,6 +70,11 @@ type copied struct {
 	sha256  string
 	size    int64
 	summary *safetensors.Summary
+	// gitOID is the git blob id of a regular file's bytes: for an LFS
+	// source file committed inline, the id the sidecar gives it. head is
+	// its first bytes, preupload's sample.
+	gitOID string
+	head   []byte
 }
 
 type copier struct {
@@ -78,6 +83,13 @@ type copier struct {
 	prog  *progress.Reporter
 	slots chan struct{} // one per concurrent transfer (file or part)
 	moved atomic.Int64
+	// modes is preupload's answer per path ("lfs", "regular", "ignored");
+	// ignored holds the paths the Hub ignores.
+	modes   map[string]string
+	ignored map[string]bool
+	// promoted maps each regular source file stored in LFS (as the Hub
+	// asked) to its sha256, the oid its lfsFile line names.
+	promoted map[string]string
 
 	// headers holds the header summaries checkHeaders read before the
 	// copy; only read while copies run. A file it describes is not scanned
@@ -120,14 +132,33 @@ func (c *copier) copyAll(ctx context.Context) error {
 	for _, s := range c.p.source {
 		src[s.Path] = s
 	}
+	// Each file goes the way preupload said (modes.go): an LFS source
+	// file may become a plain file, a regular one may go to LFS.
 	var lfs, regular []hub.TreeEntry
 	for _, a := range c.p.Copy {
-		if c.get(a.Path) != nil {
+		s := src[a.Path]
+		mode := c.modeOf(s)
+		// A regular file the Hub wants in LFS is pending while only its
+		// hashing read is done (method "inline").
+		if cp := c.get(a.Path); cp != nil && (cp.method != "inline" || mode != "lfs" || s.LFS != nil) {
 			continue // copied before a re-plan
 		}
-		if s := src[a.Path]; s.LFS != nil {
+		switch {
+		case mode == "lfs" && s.LFS == nil:
+			// Streamed into LFS like any LFS file, under the sha256 its
+			// hashing read found (copyRegular checked its git blob id).
+			cp := c.get(a.Path)
+			if cp == nil {
+				return fmt.Errorf("%s: its bytes were not hashed before the upload", s.Path)
+			}
+			c.mu.Lock()
+			c.promoted[s.Path] = cp.sha256
+			c.mu.Unlock()
+			s.LFS = &hub.LFSInfo{OID: cp.sha256, Size: s.Size}
 			lfs = append(lfs, s)
-		} else {
+		case mode == "lfs":
+			lfs = append(lfs, s)
+		default:
 			regular = append(regular, s)
 		}
 	}
@@ -233,18 +264,24 @@ func (c *copier) copyRegular(ctx context.Context, s hub.TreeEntry) error {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	blob, sum := newBlobHash(s.Size), sha256.New()
-	n, err := io.Copy(io.MultiWriter(blob, sum), io.LimitReader(f, s.Size+1))
+	blob, sum, head := newBlobHash(s.Size), sha256.New(), &headBuf{}
+	n, err := io.Copy(io.MultiWriter(blob, sum, head), io.LimitReader(f, s.Size+1))
 	if err != nil {
 		return fmt.Errorf("downloading %s: %w", s.Path, err)
 	}
 	if n != s.Size {
 		return &MismatchError{Path: s.Path, What: "size", Expected: strconv.FormatInt(s.Size, 10), Actual: strconv.FormatInt(n, 10)}
 	}
-	if id := hex.EncodeToString(blob.Sum(nil)); id != s.OID {
+	sha, gitOID := hex.EncodeToString(sum.Sum(nil)), hex.EncodeToString(blob.Sum(nil))
+	if s.LFS != nil {
+		// An LFS source file the Hub wants as a plain file (modes.go).
+		if sha != s.LFS.OID {
+			return &MismatchError{Path: s.Path, What: "sha256", Expected: s.LFS.OID, Actual: sha}
+		}
+	} else if id := gitOID; id != s.OID {
 		return &MismatchError{Path: s.Path, What: "git blob id", Expected: s.OID, Actual: id}
 	}
-	c.set(s.Path, &copied{method: "inline", sha256: hex.EncodeToString(sum.Sum(nil)), size: s.Size})
+	c.set(s.Path, &copied{method: "inline", sha256: sha, size: s.Size, gitOID: gitOID, head: head.b})
 	// Regular files are also fetched for the card's facts; only those the
 	// commit carries are copies.
 	for _, a := range c.p.Copy {
@@ -281,8 +318,23 @@ func (c *copier) openRegular(s hub.TreeEntry) hub.BodyFunc {
 		if err != nil {
 			return nil, err
 		}
+		if s.LFS != nil {
+			// An LFS source file the Hub wants inline: its sha256 is what
+			// the source tree promises.
+			return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.LFS.OID, what: "sha256", h: sha256.New(), tee: io.Discard, moved: new(atomic.Int64)}, nil
+		}
 		return &verifyReader{r: f, c: f, path: s.Path, size: s.Size, want: s.OID, what: "git blob id", h: newBlobHash(s.Size), tee: io.Discard, moved: new(atomic.Int64)}, nil
 	}
+}
+
+// headBuf keeps the first sampleSize bytes written through it.
+type headBuf struct{ b []byte }
+
+func (h *headBuf) Write(p []byte) (int, error) {
+	if n := sampleSize - len(h.b); n > 0 {
+		h.b = append(h.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // stream copies one LFS file from the source into the sidecar's storage.

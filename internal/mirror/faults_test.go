@@ -152,10 +152,11 @@ func TestFaultSourceDropsMidFile(t *testing.T) {
 	t.Run("once", func(t *testing.T) {
 		f := newFX(t, devhub.WithMultipart(2<<20, 1<<20))
 		before, head := f.h.Stats(), f.head()
-		// Times 3: each file's first two GETs are the header check's small
-		// ranges, which end before the cut; the third is the copy's.
-		f.h.AddFault(devhub.Fault{Route: "blob", Path: f.blobPath("b.safetensors"), Kind: devhub.FaultCutBody, AfterBytes: 300_000, Times: 3})
-		f.h.AddFault(devhub.Fault{Route: "blob", Path: f.blobPath("a.safetensors"), Kind: devhub.FaultCutBody, AfterBytes: 200_000, Times: 3})
+		// Times 4: each file's first three GETs are small ranges that end
+		// before the cut (the header check's two and preupload's sample);
+		// the fourth is the copy's.
+		f.h.AddFault(devhub.Fault{Route: "blob", Path: f.blobPath("b.safetensors"), Kind: devhub.FaultCutBody, AfterBytes: 300_000, Times: 4})
+		f.h.AddFault(devhub.Fault{Route: "blob", Path: f.blobPath("a.safetensors"), Kind: devhub.FaultCutBody, AfterBytes: 200_000, Times: 4})
 		r, err := f.run()
 		if err != nil {
 			t.Fatalf("publish: %v\n%s", err, f.log)

@@ -127,6 +127,9 @@ type Plan struct {
 	source   []hub.TreeEntry          // managed source files at SourceSHA
 	cardData map[string]any           // the source card's front matter at SourceSHA
 	sidecar  map[string]hub.TreeEntry // sidecar files at SidecarHead
+	// across holds the unchanged files the sidecar stores the other way
+	// (LFS or git) than the source, as the Hub asked (modes.go).
+	across map[string]bool
 	// known holds, for unchanged files, what the sidecar's card recorded
 	// about them: their sha256 and header summary need no reading.
 	known map[string]card.File
@@ -336,6 +339,7 @@ func addSat(total, n int64) int64 {
 func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 	p.Copy, p.Skip, p.Prune, p.CopyBytes = nil, nil, nil, 0
 	p.sidecar = map[string]hub.TreeEntry{}
+	p.across = map[string]bool{}
 	p.SidecarAccess, p.SidecarHidden = hub.Access{}, false
 	info, err := opts.Dest.RepoInfo(ctx, p.SidecarRepo, "main")
 	switch {
@@ -374,6 +378,11 @@ func planSidecar(ctx context.Context, opts *Options, p *Plan) error {
 			a.Reason = "new"
 		case sameContent(s, d):
 			a.Reason = "unchanged"
+			p.Skip = append(p.Skip, a)
+			continue
+		case sameAcrossModes(ctx, opts, p, s, d):
+			a.Reason = "unchanged"
+			p.across[s.Path] = true
 			p.Skip = append(p.Skip, a)
 			continue
 		default:
@@ -445,7 +454,7 @@ func reuseCard(ctx context.Context, opts *Options, p *Plan, prog *progress.Repor
 		r, ok := rec[s.Path]
 		d, held := p.sidecar[s.Path]
 		switch {
-		case !ok || !held || !sameContent(s, d):
+		case !ok || !held || !(sameContent(s, d) || p.across[s.Path]):
 		case r.Size != s.Size || r.OID != s.OID:
 		case s.LFS != nil && r.SHA256 != s.LFS.OID:
 		case strings.HasSuffix(s.Path, ".safetensors") && r.Tensors == nil:

@@ -88,7 +88,8 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		return checkHeaders(ctx, &opts, p, headers)
 	}
 
-	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, headers: headers}
+	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, headers: headers,
+		ignored: map[string]bool{}, promoted: map[string]string{}}
 	res := &Result{Plan: p}
 	var commit string
 	lost := false
@@ -129,12 +130,11 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if err := c.fetchRegular(ctx); err != nil {
 			return nil, abortErr(err)
 		}
-		if err := checkWrite(ctx, &opts, p); err != nil {
-			return nil, err
-		}
-		if err := c.copyAll(ctx); err != nil {
-			return nil, abortErr(err)
-		}
+		// The card is made, and checked by the Hub's validate-yaml as
+		// huggingface_hub's create_commit checks a README.md (hf_api.py),
+		// before any byte moves: a card the Hub would refuse fails here.
+		// The headers were read by checkHeaders, so the card's facts are
+		// known before the copy.
 		facts, err := c.facts(ctx, lic, fallback, headers)
 		if err != nil {
 			return nil, abortErr(err)
@@ -143,6 +143,31 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		cardSame := false
 		if d, ok := p.sidecar["README.md"]; ok && d.LFS == nil && d.OID == GitBlobID(readme) {
 			cardSame = true
+		}
+		if !cardSame {
+			if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
+				return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+			}
+		}
+		if err := c.preupload(ctx, readme); err != nil {
+			return nil, abortErr(err)
+		}
+		if len(c.ignored) > 0 {
+			// The card lists only what the sidecar holds.
+			if facts, err = c.facts(ctx, lic, fallback, headers); err != nil {
+				return nil, abortErr(err)
+			}
+			readme = card.Render(facts)
+			d, ok := p.sidecar["README.md"]
+			cardSame = ok && d.LFS == nil && d.OID == GitBlobID(readme)
+			if !cardSame {
+				if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
+					return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+				}
+			}
+		}
+		if err := c.copyAll(ctx); err != nil {
+			return nil, abortErr(err)
 		}
 		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
 			if lost {
@@ -166,6 +191,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		for _, a := range p.Copy {
 			if cp := c.get(a.Path); cp.method == "inline" {
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: a.Path, Size: a.Size, Open: c.openRegular(src[a.Path])})
+			} else if sha := c.promoted[a.Path]; sha != "" {
+				// A regular source file stored in LFS, as the Hub asked.
+				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: sha, Size: a.Size})
 			} else {
 				req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: a.Path, OID: a.SHA256, Size: a.Size})
 			}
@@ -225,7 +253,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		res.Copied, res.Pruned = 0, 0
 	} else {
 		prog.Logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
-		if err := verify(ctx, &opts, p, commit); err != nil {
+		if err := verify(ctx, &opts, p, commit, c); err != nil {
 			return res, err
 		}
 	}
@@ -282,19 +310,6 @@ func ensureRepo(ctx context.Context, opts *Options, repo string, private bool, p
 
 // describeWrite explains a refused write.
 func describeWrite(err error, repo string) error { return sidecar.DescribeWrite(err, repo) }
-
-// checkWrite asks preupload about the files of the commit: it needs write
-// access, so a token scoped elsewhere fails here, before any byte moves.
-func checkWrite(ctx context.Context, opts *Options, p *Plan) error {
-	files := []hub.PreuploadFile{{Path: "README.md", Size: 1, Sample: []byte("\n")}}
-	for _, a := range p.Copy {
-		files = append(files, hub.PreuploadFile{Path: a.Path, Size: a.Size})
-	}
-	if _, _, err := opts.Dest.Preupload(ctx, p.SidecarRepo, "main", files); err != nil {
-		return fmt.Errorf("checking write access to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
-	}
-	return nil
-}
 
 // fetchRegular downloads every regular source file not yet in hand.
 func (c *copier) fetchRegular(ctx context.Context) error {
@@ -365,6 +380,9 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Jobs)
 	for i, s := range c.p.source {
+		if c.ignored[s.Path] {
+			continue // the sidecar cannot hold it; dropped below
+		}
 		files[i] = card.File{Path: s.Path, Size: s.Size, OID: s.OID}
 		if k, ok := c.p.known[s.Path]; ok {
 			files[i].SHA256, files[i].Tensors = k.SHA256, k.Tensors
@@ -402,6 +420,13 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 	if err := g.Wait(); err != nil {
 		return f, err
 	}
+	kept := files[:0]
+	for _, fl := range files {
+		if fl.Path != "" {
+			kept = append(kept, fl)
+		}
+	}
+	files = kept
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	f.Files = files
 	return f, nil
@@ -409,7 +434,7 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 
 // verify lists the sidecar at commit and checks every managed file against
 // the source.
-func verify(ctx context.Context, opts *Options, p *Plan, commit string) error {
+func verify(ctx context.Context, opts *Options, p *Plan, commit string, c *copier) error {
 	tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, commit)
 	if err != nil {
 		return fmt.Errorf("verifying %s@%s: %w", p.SidecarRepo, short(commit), err)
@@ -422,9 +447,10 @@ func verify(ctx context.Context, opts *Options, p *Plan, commit string) error {
 	for _, s := range p.source {
 		d, ok := got[s.Path]
 		switch {
+		case c.ignored[s.Path]:
 		case !ok:
 			bad = append(bad, s.Path+": missing")
-		case !sameContent(s, d):
+		case !c.storedAsAsked(s, d):
 			bad = append(bad, fmt.Sprintf("%s: expected %s, found %s", s.Path, describeEntry(s), describeEntry(d)))
 		}
 	}

@@ -104,6 +104,9 @@ type local struct {
 	mode   string
 }
 
+// maxCardBytes bounds the README.md sent to validate-yaml.
+const maxCardBytes = 8 << 20
+
 // Upload sends opts.Dir to opts.Repo in one commit.
 func Upload(ctx context.Context, opts Options) (*Result, error) {
 	start := time.Now()
@@ -138,6 +141,30 @@ func Upload(ctx context.Context, opts Options) (*Result, error) {
 	}
 	prog.Logf("read %d files (%s) from %s", len(files), progress.HumanBytes(res.Bytes), opts.Dir)
 
+	// A README.md is checked by the Hub's validate-yaml before anything
+	// else, as huggingface_hub's create_commit and upload_folder check it
+	// (hf_api.py _validate_yaml): a card the Hub would refuse creates no
+	// repo and moves no byte.
+	for _, f := range files {
+		if f.path != "README.md" {
+			continue
+		}
+		if f.size > maxCardBytes {
+			break // far beyond any card; the commit gets the Hub's answer
+		}
+		h, err := open(root, f)
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(io.LimitReader(h, f.size))
+		h.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading README.md: %w", err)
+		}
+		if err := opts.Client.ValidateYAML(ctx, b); err != nil {
+			return nil, fmt.Errorf("README.md: %w; nothing was uploaded", err)
+		}
+	}
 	created, err := ensureRepo(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -262,6 +262,26 @@ func TestUploadBoundsInlineBytes(t *testing.T) {
 	}
 }
 
+// TestUploadRefusesACardTheHubRefuses: a README.md the Hub's validate-yaml
+// refuses stops the upload before the repo is created or a byte moves.
+func TestUploadRefusesACardTheHubRefuses(t *testing.T) {
+	h, client := setup(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "README.md"), []byte("---\nlicense: Apache 2.0\n---\n# card\n"))
+	write(t, filepath.Join(dir, "w.bin"), pattern(4096, 1))
+	before := h.Stats()
+	_, err := Upload(context.Background(), Options{Client: client, Repo: "alice/carded", Dir: dir})
+	if !errors.Is(err, hub.ErrInvalidCard) || !strings.Contains(err.Error(), `"license"`) || !strings.Contains(err.Error(), "nothing was uploaded") {
+		t.Fatalf("upload with a refused card: %v", err)
+	}
+	after := h.Stats()
+	for _, route := range []string{"repo-create", "preupload", "lfs-batch", "storage-put", "commit"} {
+		if n := after.Requests[route] - before.Requests[route]; n != 0 {
+			t.Errorf("%d %s requests after the card was refused", n, route)
+		}
+	}
+}
+
 // TestUploadInlineFileChangedBeforeTheCommit: the commit reads each inline
 // file from disk as it sends it; one rewritten after it was hashed (same
 // size and time) cuts the request before its end, and nothing lands.
