@@ -27,15 +27,6 @@ type Tensor struct {
 // Size is the byte size of the tensor's data.
 func (t *Tensor) Size() int64 { return t.End - t.Begin }
 
-// Params is the tensor's element count.
-func (t *Tensor) Params() int64 {
-	n := int64(1)
-	for _, d := range t.Shape {
-		n *= d
-	}
-	return n
-}
-
 // MaxHeaderRead bounds the header of one shard an extraction reads: the
 // same limit as safetensors.HeaderLimit, which the mirror applies.
 const MaxHeaderRead = safetensors.HeaderLimit

@@ -60,15 +60,6 @@ type Layout struct {
 	Params int64
 }
 
-// DataBytes is the size of every output file together.
-func (l *Layout) DataBytes() int64 {
-	var n int64
-	for _, f := range l.Files {
-		n += f.Size
-	}
-	return n
-}
-
 // plan lays out the output of sel over the selected source tensors. The
 // data region keeps the source's order (shard by shard, in file order), so
 // one pass of ranged reads fills a file front to back; the header lists

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -449,4 +448,3 @@ func GitBlobID(b []byte) string { return sidecar.GitBlobID(b) }
 
 func humanBytes(n int64) string { return progress.HumanBytes(n) }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
