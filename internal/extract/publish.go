@@ -447,4 +447,3 @@ func managed(p string) bool {
 func GitBlobID(b []byte) string { return sidecar.GitBlobID(b) }
 
 func humanBytes(n int64) string { return progress.HumanBytes(n) }
-
