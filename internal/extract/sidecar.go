@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // maxCardRead bounds the sidecar card read back: a card lists every
@@ -165,106 +165,83 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	lic, fallback := findLicense(ctx, &opts, r)
 
 	res := &Result{}
-	lost := false
-	var commit string
-	for attempt := 0; ; attempt++ {
-		// Creating the repo and raising its access each cost a pass too;
-		// a Hub that never shows their effect does not loop forever.
-		if attempt > opts.MaxReplans+2 {
-			return nil, fmt.Errorf("publishing %s: the sidecar did not settle after %d attempts; nothing was committed", opts.SidecarRepo, attempt)
-		}
-		st, err := readSidecar(ctx, &opts)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkAccess(&opts, r, st); err != nil {
-			return nil, err
-		}
-		if r.layout == nil && upToDate(&opts, r.src, st) {
-			if lost {
-				commit = st.head
-				break
+	// written is what the last planned commit writes.
+	var written int64
+	loop := &sidecar.CommitLoop{
+		Dest: opts.Dest, Repo: opts.SidecarRepo, MaxReplans: opts.MaxReplans, Logf: r.prog.Logf,
+		Plan: func(ctx context.Context, attempt int, lost bool) (sidecar.Pass, error) {
+			// Creating the repo and raising its access each cost a pass too;
+			// a Hub that never shows their effect does not loop forever.
+			if attempt > opts.MaxReplans+2 {
+				return sidecar.Pass{}, fmt.Errorf("publishing %s: the sidecar did not settle after %d attempts; nothing was committed", opts.SidecarRepo, attempt)
 			}
-			r.prog.Logf("%s already holds this extraction (same selection, same source files); nothing to read", opts.SidecarRepo)
-			res.UpToDate = true
-			break
-		}
-		if r.layout == nil {
-			if err := r.load(ctx); err != nil {
-				return nil, err
+			st, err := readSidecar(ctx, &opts)
+			if err != nil {
+				return sidecar.Pass{}, err
 			}
-			p := r.plan()
-			r.prog.Logf("selected %d tensors (%s) in %d of %d files: %s of %s touched; reading %s",
-				p.Tensors, p.Resolved, len(p.Shards), len(r.src.Files), humanBytes(p.SelectedBytes), humanBytes(p.ShardBytes), humanBytes(p.ReadBytes))
-			if err := r.hashPass(ctx); err != nil {
-				return nil, abortErr(err)
+			if err := checkAccess(&opts, r, st); err != nil {
+				return sidecar.Pass{}, err
 			}
-			if err := r.fetchConfigs(ctx); err != nil {
-				return nil, abortErr(err)
+			if r.layout == nil && upToDate(&opts, r.src, st) {
+				if !lost {
+					r.prog.Logf("%s already holds this extraction (same selection, same source files); nothing to read", opts.SidecarRepo)
+				}
+				return sidecar.Pass{Head: st.head}, nil
 			}
-		}
-		if st.head == "" {
-			if err := ensureRepo(ctx, &opts, r); err != nil {
-				return nil, err
+			if r.layout == nil {
+				if err := r.load(ctx); err != nil {
+					return sidecar.Pass{}, err
+				}
+				p := r.plan()
+				r.prog.Logf("selected %d tensors (%s) in %d of %d files: %s of %s touched; reading %s",
+					p.Tensors, p.Resolved, len(p.Shards), len(r.src.Files), humanBytes(p.SelectedBytes), humanBytes(p.ShardBytes), humanBytes(p.ReadBytes))
+				if err := r.hashPass(ctx); err != nil {
+					return sidecar.Pass{}, abortErr(err)
+				}
+				if err := r.fetchConfigs(ctx); err != nil {
+					return sidecar.Pass{}, abortErr(err)
+				}
 			}
-			continue
-		}
-		if raised, err := raiseAccess(ctx, &opts, r, st); err != nil {
-			return nil, err
-		} else if raised {
-			continue
-		}
-		if !st.access.Covers(hub.AccessOf(r.info)) {
-			return nil, fmt.Errorf("refusing to upload to %s: the Hub reports it %s, which does not cover its source %s (%s); nothing was written",
-				opts.SidecarRepo, st.access, opts.SourceRepo, hub.AccessOf(r.info))
-		}
-		req, written, err := r.commitOps(ctx, st, lic, fallback, res)
-		if err != nil {
-			return nil, abortErr(err)
-		}
-		if len(req.Ops) == 0 {
-			if lost {
-				commit = st.head
-				break
+			if st.head == "" {
+				if err := ensureRepo(ctx, &opts, r); err != nil {
+					return sidecar.Pass{}, err
+				}
+				return sidecar.Pass{Again: true}, nil
 			}
-			res.UpToDate = true
-			break
-		}
-		req.ParentCommit = st.head
-		info, err := opts.Dest.Commit(ctx, opts.SidecarRepo, "main", req)
-		if err == nil {
-			commit = info.OID
-			res.BytesWritten = written
-			break
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		switch {
-		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
-			r.prog.Logf("%s moved since the plan; planning again", opts.SidecarRepo)
-			continue
-		case errors.Is(err, hub.ErrCommitNotSent) && attempt < opts.MaxReplans:
-			// The Hub never read the whole commit: nothing landed.
-			r.prog.Logf("the commit was not sent whole (%s); nothing landed, trying again", opts.Dest.Redact(err.Error()))
-			continue
-		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
-			r.prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
-			lost = true
-			continue
-		}
-		return nil, fmt.Errorf("committing to %s: %w", opts.SidecarRepo, describeWrite(err, opts.SidecarRepo))
+			if raised, err := raiseAccess(ctx, &opts, r, st); err != nil {
+				return sidecar.Pass{}, err
+			} else if raised {
+				return sidecar.Pass{Again: true}, nil
+			}
+			if !st.access.Covers(hub.AccessOf(r.info)) {
+				return sidecar.Pass{}, fmt.Errorf("refusing to upload to %s: the Hub reports it %s, which does not cover its source %s (%s); nothing was written",
+					opts.SidecarRepo, st.access, opts.SourceRepo, hub.AccessOf(r.info))
+			}
+			req, w, err := r.commitOps(ctx, st, lic, fallback, res)
+			if err != nil {
+				return sidecar.Pass{}, abortErr(err)
+			}
+			written = w
+			return sidecar.Pass{Head: st.head, Request: req}, nil
+		},
+		Check: func(ctx context.Context, commit string) error { return r.verify(ctx, commit, res.Pruned) },
+	}
+	out, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commit := out.Commit
+	res.UpToDate = out.UpToDate
+	if commit != "" && !out.Landed {
+		res.BytesWritten = written
 	}
 	if r.layout != nil {
 		res.Plan = r.plan()
 	}
 	res.BytesRead = r.rd.n.Load()
 	res.Commit = commit
-	if commit != "" && !res.UpToDate {
-		r.prog.Logf("committed %s@%s; verifying", opts.SidecarRepo, short(commit))
-		if err := r.verify(ctx, commit, res.Pruned); err != nil {
-			return res, err
-		}
+	if err := loop.Verify(ctx, out); err != nil {
+		return res, err
 	}
 	if !opts.CollectionDisabled {
 		slug, err := fileCollection(ctx, &opts)
@@ -434,43 +411,33 @@ func (r *run) upload(ctx context.Context, files []*OutFile, res *Result) error {
 // verify lists the sidecar at commit and checks every file the commit
 // wrote and every file it pruned.
 func (r *run) verify(ctx context.Context, commit string, pruned []string) error {
-	o := r.opts
-	tree, err := o.Dest.ListTree(ctx, o.SidecarRepo, commit)
-	if err != nil {
-		return fmt.Errorf("verifying %s@%s: %w", o.SidecarRepo, short(commit), err)
-	}
-	got := map[string]hub.TreeEntry{}
-	for _, t := range tree {
-		got[t.Path] = t
-	}
-	var bad []string
-	for _, f := range r.layout.Files {
-		d, ok := got[f.Path]
-		if !ok || d.LFS == nil || d.LFS.OID != f.SHA256 || d.Size != f.Size {
-			bad = append(bad, fmt.Sprintf("%s: expected sha256 %s size %d", f.Path, f.SHA256, f.Size))
+	return sidecar.VerifyTree(ctx, r.opts.Dest, r.opts.SidecarRepo, commit, func(got map[string]hub.TreeEntry) []string {
+		var bad []string
+		for _, f := range r.layout.Files {
+			d, ok := got[f.Path]
+			if !ok || d.LFS == nil || d.LFS.OID != f.SHA256 || d.Size != f.Size {
+				bad = append(bad, fmt.Sprintf("%s: expected sha256 %s size %d", f.Path, f.SHA256, f.Size))
+			}
 		}
-	}
-	check := func(p string, b []byte) {
-		if d, ok := got[p]; !ok || d.OID != GitBlobID(b) {
-			bad = append(bad, p+": missing or different")
+		check := func(p string, b []byte) {
+			if d, ok := got[p]; !ok || d.OID != GitBlobID(b) {
+				bad = append(bad, p+": missing or different")
+			}
 		}
-	}
-	if r.layout.Index != nil {
-		check(IndexFile, r.layout.Index)
-	}
-	for c, b := range r.configs {
-		check(c, b)
-	}
-	for _, p := range pruned {
-		if _, ok := got[p]; ok {
-			bad = append(bad, p+": still present after pruning")
+		if r.layout.Index != nil {
+			check(IndexFile, r.layout.Index)
 		}
-	}
-	if len(bad) > 0 {
+		for c, b := range r.configs {
+			check(c, b)
+		}
+		for _, p := range pruned {
+			if _, ok := got[p]; ok {
+				bad = append(bad, p+": still present after pruning")
+			}
+		}
 		sort.Strings(bad)
-		return fmt.Errorf("verification of %s@%s failed: %s", o.SidecarRepo, short(commit), strings.Join(bad, "; "))
-	}
-	return nil
+		return bad
+	})
 }
 
 func lfsPointer(sha string, size int64) []byte {

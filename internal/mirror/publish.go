@@ -90,36 +90,33 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 
 	c := &copier{opts: &opts, p: p, prog: prog, slots: make(chan struct{}, opts.Jobs), done: map[string]*copied{}, headers: headers,
 		ignored: map[string]bool{}, promoted: map[string]string{}}
-	res := &Result{Plan: p}
-	var commit string
-	lost := false
-	// lostCopy and lostPrune are what the commit whose answer was lost
-	// carried: if the next plan finds it landed, the result reports them.
-	var lostCopy, lostPrune []FileAction
-	for attempt := 0; ; attempt++ {
+	// planPass plans one pass against the sidecar's head and makes what
+	// its commit carries: the sidecar created with its source's access,
+	// the files copied, the card rendered. No ops: nothing to change.
+	planPass := func(ctx context.Context) (hub.CommitRequest, error) {
 		// Headers are checked before anything is written, the sidecar
 		// repo included.
 		if err := prepare(); err != nil {
-			return nil, err
+			return hub.CommitRequest{}, err
 		}
 		if p.SidecarHead == "" {
 			if err := ensureRepo(ctx, &opts, p.SidecarRepo, p.SourceAccess.Private, prog); err != nil {
-				return nil, err
+				return hub.CommitRequest{}, err
 			}
 			if err := prepare(); err != nil {
-				return nil, err
+				return hub.CommitRequest{}, err
 			}
 		}
 		// The sidecar gets its source's access before the first upload.
 		if raised, err := raiseAccess(ctx, &opts, p, prog); err != nil {
-			return nil, err
+			return hub.CommitRequest{}, err
 		} else if raised {
 			if err := prepare(); err != nil {
-				return nil, err
+				return hub.CommitRequest{}, err
 			}
 		}
 		if err := requireAccess(p); err != nil {
-			return nil, err
+			return hub.CommitRequest{}, err
 		}
 		prog.Logf("plan against %s@%s: copy %d (%s), unchanged %d (%d described by the card), prune %d",
 			p.SidecarRepo, short(p.SidecarHead), len(p.Copy), HumanBytes(p.CopyBytes), len(p.Skip), len(p.known), len(p.Prune))
@@ -128,7 +125,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		// Regular files are small: fetch those the card does not describe
 		// (it lists their sha256) before asking for write access.
 		if err := c.fetchRegular(ctx); err != nil {
-			return nil, abortErr(err)
+			return hub.CommitRequest{}, abortErr(err)
 		}
 		// The card is made, and checked by the Hub's validate-yaml as
 		// huggingface_hub's create_commit checks a README.md (hf_api.py),
@@ -137,7 +134,7 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		// known before the copy.
 		facts, err := c.facts(ctx, lic, fallback, headers)
 		if err != nil {
-			return nil, abortErr(err)
+			return hub.CommitRequest{}, abortErr(err)
 		}
 		readme := card.Render(facts)
 		cardSame := false
@@ -146,47 +143,32 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		}
 		if !cardSame {
 			if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
-				return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+				return hub.CommitRequest{}, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
 			}
 		}
 		if err := c.preupload(ctx, readme); err != nil {
-			return nil, abortErr(err)
+			return hub.CommitRequest{}, abortErr(err)
 		}
 		if len(c.ignored) > 0 {
 			// The card lists only what the sidecar holds.
 			if facts, err = c.facts(ctx, lic, fallback, headers); err != nil {
-				return nil, abortErr(err)
+				return hub.CommitRequest{}, abortErr(err)
 			}
 			readme = card.Render(facts)
 			d, ok := p.sidecar["README.md"]
 			cardSame = ok && d.LFS == nil && d.OID == GitBlobID(readme)
 			if !cardSame {
 				if err := opts.Dest.ValidateYAML(ctx, readme); err != nil {
-					return nil, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
+					return hub.CommitRequest{}, abortErr(fmt.Errorf("the Hub refuses the model card of %s: %w", p.SidecarRepo, err))
 				}
 			}
 		}
 		if err := c.copyAll(ctx); err != nil {
-			return nil, abortErr(err)
-		}
-		if len(p.Copy) == 0 && len(p.Prune) == 0 && cardSame {
-			if lost {
-				// An earlier commit whose answer was lost did land: the
-				// result reports what it carried, not the empty plan that
-				// found it.
-				commit = p.SidecarHead
-				landed(p, lostCopy, lostPrune)
-				prog.Logf("the commit whose answer was lost had landed: %s", commit)
-				break
-			}
-			res.UpToDate = true
-			commit = ""
-			break
+			return hub.CommitRequest{}, abortErr(err)
 		}
 		req := hub.CommitRequest{
-			Summary:      fmt.Sprintf("Mirror vision encoder from %s@%s", p.SourceRepo, short(p.SourceSHA)),
-			Description:  fmt.Sprintf("Byte-for-byte mirror of %s at commit %s, made by skulk-weights %s for catalog entry %s.", p.SourceRepo, p.SourceSHA, opts.ToolVersion, opts.Entry.ID()),
-			ParentCommit: p.SidecarHead,
+			Summary:     fmt.Sprintf("Mirror vision encoder from %s@%s", p.SourceRepo, short(p.SourceSHA)),
+			Description: fmt.Sprintf("Byte-for-byte mirror of %s at commit %s, made by skulk-weights %s for catalog entry %s.", p.SourceRepo, p.SourceSHA, opts.ToolVersion, opts.Entry.ID()),
 		}
 		for _, a := range p.Copy {
 			if cp := c.get(a.Path); cp.method == "inline" {
@@ -204,36 +186,44 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 		if !cardSame {
 			req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: "README.md", Content: readme})
 		}
-		info, err := opts.Dest.Commit(ctx, p.SidecarRepo, "main", req)
-		if err == nil {
-			commit = info.OID
-			break
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		switch {
-		case errors.Is(err, hub.ErrPreconditionFailed) && attempt < opts.MaxReplans:
-			prog.Logf("%s moved since the plan (%s); planning again", p.SidecarRepo, short(p.SidecarHead))
-			continue
-		case errors.Is(err, hub.ErrCommitNotSent) && !errors.As(err, new(*MismatchError)) && attempt < opts.MaxReplans:
-			// The Hub never read the whole commit: nothing landed, and the
-			// next attempt sends it again (reading the files again).
-			prog.Logf("the commit was not sent whole (%s); nothing landed, trying again", opts.Dest.Redact(err.Error()))
-			continue
-		case errors.Is(err, hub.ErrCommitOutcomeUnknown) && attempt < opts.MaxReplans:
-			// parentCommit makes a resend safe: if the first commit landed,
-			// the head moved and the new plan shows it.
-			prog.Logf("lost the answer to the commit (%s); reading the head to see whether it landed", opts.Dest.Redact(err.Error()))
-			lost = true
-			lostCopy, lostPrune = p.Copy, p.Prune
-			continue
-		case errors.As(err, new(*MismatchError)):
-			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, abortErr(err))
-		case errors.Is(err, hub.ErrForbidden):
-			return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, describeWrite(err, p.SidecarRepo))
-		}
-		return nil, fmt.Errorf("committing to %s: %w", p.SidecarRepo, err)
+		return req, nil
+	}
+	res := &Result{Plan: p}
+	// lostCopy and lostPrune are what the commit whose answer was lost
+	// carried: if the next plan finds it landed, the result reports them.
+	var lostCopy, lostPrune []FileAction
+	loop := &sidecar.CommitLoop{
+		Dest: opts.Dest, Repo: p.SidecarRepo, MaxReplans: opts.MaxReplans, Logf: prog.Logf, NameHead: true,
+		Plan: func(ctx context.Context, _ int, _ bool) (sidecar.Pass, error) {
+			req, err := planPass(ctx)
+			return sidecar.Pass{Head: p.SidecarHead, Request: req}, err
+		},
+		Lost: func() { lostCopy, lostPrune = p.Copy, p.Prune },
+		Refuse: func(err error) error {
+			if errors.As(err, new(*MismatchError)) {
+				return abortErr(err)
+			}
+			return nil
+		},
+		Describe: func(err error) error {
+			if errors.Is(err, hub.ErrForbidden) {
+				return describeWrite(err, p.SidecarRepo)
+			}
+			return err
+		},
+		Check: func(ctx context.Context, commit string) error { return verify(ctx, &opts, p, commit, c) },
+	}
+	out, err := loop.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commit := out.Commit
+	res.UpToDate = out.UpToDate
+	if out.Landed {
+		// An earlier commit whose answer was lost did land: the result
+		// reports what it carried, not the empty plan that found it.
+		landed(p, lostCopy, lostPrune)
+		prog.Logf("the commit whose answer was lost had landed: %s", commit)
 	}
 
 	for i := range p.Copy {
@@ -251,11 +241,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if res.UpToDate {
 		res.Copied, res.Pruned = 0, 0
-	} else {
-		prog.Logf("committed %s@%s; verifying", p.SidecarRepo, short(commit))
-		if err := verify(ctx, &opts, p, commit, c); err != nil {
-			return res, err
-		}
+	}
+	if err := loop.Verify(ctx, out); err != nil {
+		return res, err
 	}
 
 	if colDisabled {
@@ -435,34 +423,25 @@ func (c *copier) facts(ctx context.Context, lic card.License, fallback bool, hea
 // verify lists the sidecar at commit and checks every managed file against
 // the source.
 func verify(ctx context.Context, opts *Options, p *Plan, commit string, c *copier) error {
-	tree, err := opts.Dest.ListTree(ctx, p.SidecarRepo, commit)
-	if err != nil {
-		return fmt.Errorf("verifying %s@%s: %w", p.SidecarRepo, short(commit), err)
-	}
-	got := map[string]hub.TreeEntry{}
-	for _, t := range tree {
-		got[t.Path] = t
-	}
-	var bad []string
-	for _, s := range p.source {
-		d, ok := got[s.Path]
-		switch {
-		case c.ignored[s.Path]:
-		case !ok:
-			bad = append(bad, s.Path+": missing")
-		case !c.storedAsAsked(s, d):
-			bad = append(bad, fmt.Sprintf("%s: expected %s, found %s", s.Path, describeEntry(s), describeEntry(d)))
+	return sidecar.VerifyTree(ctx, opts.Dest, p.SidecarRepo, commit, func(got map[string]hub.TreeEntry) []string {
+		var bad []string
+		for _, s := range p.source {
+			d, ok := got[s.Path]
+			switch {
+			case c.ignored[s.Path]:
+			case !ok:
+				bad = append(bad, s.Path+": missing")
+			case !c.storedAsAsked(s, d):
+				bad = append(bad, fmt.Sprintf("%s: expected %s, found %s", s.Path, describeEntry(s), describeEntry(d)))
+			}
 		}
-	}
-	for _, a := range p.Prune {
-		if _, ok := got[a.Path]; ok {
-			bad = append(bad, a.Path+": still present after pruning")
+		for _, a := range p.Prune {
+			if _, ok := got[a.Path]; ok {
+				bad = append(bad, a.Path+": still present after pruning")
+			}
 		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("verification of %s@%s failed: %s", p.SidecarRepo, short(commit), strings.Join(bad, "; "))
-	}
-	return nil
+		return bad
+	})
 }
 
 func describeEntry(t hub.TreeEntry) string {

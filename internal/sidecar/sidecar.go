@@ -1,7 +1,9 @@
 // Package sidecar owns the steps every sidecar publisher shares, whatever
 // makes the files (internal/mirror copies a repo, internal/extract cuts
 // tensors out of a checkpoint): the license a sidecar inherits, creating it
-// with its source's access and never loosening it, explaining a refused
+// with its source's access and never loosening it, the commit loop (one
+// parentCommit-guarded commit, planned again when the sidecar moved, a lost
+// answer settled by the head) and the check after it, explaining a refused
 // write, the SKULK_WEIGHTS_COLLECTION setting and filing into a collection,
 // and git's blob id.
 package sidecar
