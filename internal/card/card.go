@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
@@ -129,50 +127,17 @@ type fileMeta struct {
 // Render produces the card for f. Same facts, same bytes: files are sorted by
 // path and nothing depends on the clock.
 func Render(f Facts) []byte {
-	endpoint := strings.TrimRight(withoutUserinfo(f.Endpoint), "/")
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
+	r := newRendering(f)
+	endpoint, lic := r.endpoint, r.lic
 	files := slices.Clone(f.Files)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
-
-	lic := f.License
-	if lic.From == "" {
-		lic.From = f.SourceRepo
-	}
-	licRev := lic.Revision
-	if licRev == "" && lic.From == f.SourceRepo {
-		licRev = f.SourceSHA
-	}
-	link := resolveLink(endpoint, lic.From, licRev, lic.Link)
-	version := f.ToolVersion
-	if version == "" {
-		version = "dev"
-	}
 
 	fm := frontMatter{
 		BaseModel:   f.SourceRepo,
 		Tags:        tags,
 		LicenseName: lic.Name,
-		LicenseLink: link,
-		Foxlight: provBlock{
-			ArtifactType:   "vision-sidecar",
-			SourceRepo:     f.SourceRepo,
-			SourceRevision: f.SourceSHA,
-			SourceAccess:   newAccessMeta(f.SourceAccess),
-			SidecarAccess:  newAccessMeta(f.SidecarAccess),
-			TargetModel:    f.TargetModel,
-			CatalogKey:     f.CatalogKey,
-			ExtractedWith:  "skulk-weights " + version,
-		},
-	}
-	for _, file := range files {
-		m := fileMeta{Path: file.Path, Size: file.Size, OID: file.OID, SHA256: file.SHA256}
-		if t := file.Tensors; t != nil {
-			n, p := t.Tensors, t.Params
-			m.Tensors, m.DTypes, m.Params = &n, t.DTypes, &p
-		}
-		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
+		LicenseLink: r.link,
+		Foxlight:    r.prov(f, "vision-sidecar", files),
 	}
 	if lic.ID != "" {
 		ids, name := hubLicenseIDs(lic)
@@ -181,19 +146,10 @@ func Render(f Facts) []byte {
 			fm.License = ids
 		}
 		fm.LicenseName = name
-		fm.Foxlight.LicenseSource = lic.From
 	}
 
 	var b bytes.Buffer
-	b.WriteString("---\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(fm); err != nil {
-		// Only plain strings and lists go in; yaml.v3 cannot fail on them.
-		panic(fmt.Sprintf("card: encode front matter: %v", err))
-	}
-	enc.Close()
-	b.WriteString("---\n\n")
+	writeFrontMatter(&b, fm)
 
 	src := mdLink(f.SourceRepo, repoURL(endpoint, f.SourceRepo))
 	srcAt := mdLink(f.SourceRepo+"@"+shortSHA(f.SourceSHA), treeURL(endpoint, f.SourceRepo, f.SourceSHA))
@@ -213,42 +169,7 @@ func Render(f Facts) []byte {
 	}
 	fmt.Fprintf(&b, "%d %s, %s in all.\n\n", len(files), plural(len(files), "file", "files"), humanBytes(total))
 
-	b.WriteString("## Provenance\n\n| Field | Value |\n| --- | --- |\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
-	row("Source repository", src)
-	row("Source revision", code(f.SourceSHA)+" ("+mdLink("browse", treeURL(endpoint, f.SourceRepo, f.SourceSHA))+")")
-	if f.SourceAccess.Known() {
-		row("Source access", f.SourceAccess.String())
-	}
-	if f.SidecarAccess.Known() {
-		row("Sidecar access", f.SidecarAccess.String()+"; never less restricted than the source")
-	}
-	if f.TargetModel != "" {
-		row("Target model", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
-	}
-	if f.CatalogKey != "" {
-		row("Catalog key", code(f.CatalogKey))
-	}
-	if lic.ID != "" {
-		v := licenseIDs(lic)
-		if lic.Name != "" {
-			v += " (" + escape(lic.Name) + ")"
-		}
-		row("License", v)
-		row("License declared by", licenseOrigin(endpoint, f, licRev))
-		if link != "" {
-			v := mdLink(link, link)
-			if link != lic.Link {
-				v += " (declared as " + code(lic.Link) + " in that card; resolved at the commit it was read from)"
-			}
-			row("License terms", v)
-		} else if lic.Link != "" {
-			row("License terms", "declared as "+code(lic.Link)+", which is not a link this card can carry")
-		}
-	} else {
-		row("License", "none declared")
-	}
-	row("Extracted with", escape("skulk-weights "+version))
+	r.writeProvenance(&b, f, nil, true)
 
 	b.WriteString("\n## Files\n\n")
 	b.WriteString("| Path | Size (bytes) | SHA-256 | Tensors | DTypes | Parameters |\n")
@@ -269,10 +190,7 @@ func Render(f Facts) []byte {
 		b.WriteString("| (none) | | | | | |\n")
 	}
 
-	b.WriteString("\n## Usage\n\n")
-	if f.CatalogKey != "" {
-		fmt.Fprintf(&b, "Skulk fetches this sidecar itself when it loads %s. ", code(f.CatalogKey))
-	}
+	writeUsageIntro(&b, f)
 	fmt.Fprintf(&b, "To fetch it with `huggingface_hub`, pin a revision so the files cannot change under you. The files are identical to %s, so pinning the source at the copied commit gives the same bytes:\n\n", srcAt)
 	if f.SidecarAccess.Known() && f.SidecarAccess != (hub.Access{Gate: hub.GateOff}) {
 		b.WriteString("This repository is " + f.SidecarAccess.String() + ", so downloading needs a token (`HF_TOKEN`) of an account that may read it.\n\n")
@@ -283,24 +201,12 @@ func Render(f Facts) []byte {
 	b.WriteString("# The same files from the source, pinned to the commit that was copied.\n")
 	fmt.Fprintf(&b, "path = snapshot_download(\n    repo_id=%s,\n    revision=%s,\n    allow_patterns=[\"*.safetensors\", \"*.safetensors.index.json\", \"*.json\", \"*.txt\", \"*.model\"],\n)\n```\n", pyString(f.SourceRepo), pyString(f.SourceSHA))
 
-	b.WriteString("\n## License\n\n")
-	if lic.ID == "" {
-		fmt.Fprintf(&b, "Neither the model card of %s", src)
-		if f.TargetModel != "" && f.TargetModel != f.SourceRepo {
-			fmt.Fprintf(&b, " nor that of %s", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
-		}
-		b.WriteString(" declares a license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n")
-		return b.Bytes()
+	none := "Neither the model card of " + src
+	if f.TargetModel != "" && f.TargetModel != f.SourceRepo {
+		none += " nor that of " + mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel))
 	}
-	fmt.Fprintf(&b, "These weights keep the license of their source, unchanged: %s", licenseIDs(lic))
-	if lic.Name != "" {
-		fmt.Fprintf(&b, " (%s)", escape(lic.Name))
-	}
-	fmt.Fprintf(&b, ", as declared by %s.", licenseOrigin(endpoint, f, licRev))
-	if link != "" {
-		fmt.Fprintf(&b, " Full terms: %s.", mdLink(link, link))
-	}
-	b.WriteString(" Using them means accepting those terms.\n")
+	none += " declares a license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n"
+	r.writeLicense(&b, f, none)
 	return b.Bytes()
 }
 

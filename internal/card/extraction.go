@@ -3,9 +3,6 @@ package card
 import (
 	"bytes"
 	"fmt"
-	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/display"
 )
@@ -78,56 +75,22 @@ type extractedProv struct {
 // RenderExtraction produces the card of an extracted sidecar. Like Render
 // it is a pure function of its input.
 func RenderExtraction(f Facts, x Extraction) []byte {
-	endpoint := strings.TrimRight(withoutUserinfo(f.Endpoint), "/")
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
-	}
-	lic := f.License
-	if lic.From == "" {
-		lic.From = f.SourceRepo
-	}
-	licRev := lic.Revision
-	if licRev == "" && lic.From == f.SourceRepo {
-		licRev = f.SourceSHA
-	}
-	link := resolveLink(endpoint, lic.From, licRev, lic.Link)
-	version := f.ToolVersion
-	if version == "" {
-		version = "dev"
-	}
+	r := newRendering(f)
+	endpoint, lic := r.endpoint, r.lic
 	fm := extractedFront{
 		BaseModel: f.SourceRepo, Tags: []string{x.Artifact, "skulk", "foxlight"},
-		LicenseName: lic.Name, LicenseLink: link,
-		Foxlight: extractedProv{provBlock: provBlock{
-			ArtifactType: x.Artifact, SourceRepo: f.SourceRepo, SourceRevision: f.SourceSHA,
-			SourceAccess: newAccessMeta(f.SourceAccess), SidecarAccess: newAccessMeta(f.SidecarAccess),
-			TargetModel: f.TargetModel, CatalogKey: f.CatalogKey, ExtractedWith: "skulk-weights " + version,
-		}, Extraction: extractionMeta{Selection: x.Selection, Resolved: x.Resolved, Inputs: x.Inputs, Tensors: x.Tensors}},
-	}
-	for _, file := range f.Files {
-		m := fileMeta{Path: file.Path, Size: file.Size, OID: file.OID, SHA256: file.SHA256}
-		if t := file.Tensors; t != nil {
-			n, p := t.Tensors, t.Params
-			m.Tensors, m.DTypes, m.Params = &n, t.DTypes, &p
-		}
-		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
+		LicenseName: lic.Name, LicenseLink: r.link,
+		Foxlight: extractedProv{provBlock: r.prov(f, x.Artifact, f.Files),
+			Extraction: extractionMeta{Selection: x.Selection, Resolved: x.Resolved, Inputs: x.Inputs, Tensors: x.Tensors}},
 	}
 	if lic.ID != "" {
 		fm.License = lic.ID
 		if len(lic.More) > 0 {
 			fm.License = append([]string{lic.ID}, lic.More...)
 		}
-		fm.Foxlight.LicenseSource = lic.From
 	}
 	var b bytes.Buffer
-	b.WriteString("---\n")
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(fm); err != nil {
-		panic(fmt.Sprintf("card: encode front matter: %v", err))
-	}
-	enc.Close()
-	b.WriteString("---\n\n")
+	writeFrontMatter(&b, fm)
 
 	src := mdLink(f.SourceRepo, repoURL(endpoint, f.SourceRepo))
 	fmt.Fprintf(&b, "# %s\n\n", escape(f.SidecarRepo))
@@ -160,43 +123,13 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 	}
 	b.WriteString("The front matter's `foxlight.extraction.tensors` lists, for every source tensor, its shard, its byte range there, dtype, shape and the SHA-256 of its bytes.\n\n")
 
-	b.WriteString("## Provenance\n\n| Field | Value |\n| --- | --- |\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "| %s | %s |\n", k, v) }
-	row("Source repository", src)
-	row("Source revision", code(f.SourceSHA)+" ("+mdLink("browse", treeURL(endpoint, f.SourceRepo, f.SourceSHA))+")")
-	row("Selection", code(x.Selection))
-	if f.SourceAccess.Known() {
-		row("Source access", f.SourceAccess.String())
-	}
-	if f.SidecarAccess.Known() {
-		row("Sidecar access", f.SidecarAccess.String()+"; never less restricted than the source")
-	}
-	if f.TargetModel != "" {
-		row("Target model", mdLink(f.TargetModel, repoURL(endpoint, f.TargetModel)))
-	}
-	if f.CatalogKey != "" {
-		row("Catalog key", code(f.CatalogKey))
-	}
-	if lic.ID != "" {
-		v := licenseIDs(lic)
-		if lic.Name != "" {
-			v += " (" + escape(lic.Name) + ")"
-		}
-		row("License", v)
-		row("License declared by", licenseOrigin(endpoint, f, licRev))
-	} else {
-		row("License", "none declared")
-	}
-	row("Extracted with", escape("skulk-weights "+version))
+	r.writeProvenance(&b, f, [][2]string{{"Selection", code(x.Selection)}}, false)
 
 	b.WriteString("\n## Files\n\n| Path | Size (bytes) | SHA-256 |\n| --- | ---: | --- |\n")
 	for _, file := range f.Files {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", escape(display.Escape(file.Path)), thousands(file.Size), code(file.SHA256))
 	}
-	b.WriteString("\n## Usage\n\n")
-	if f.CatalogKey != "" {
-		fmt.Fprintf(&b, "Skulk fetches this sidecar itself when it loads %s. ", code(f.CatalogKey))
-	}
+	writeUsageIntro(&b, f)
 	b.WriteString("To fetch it with `huggingface_hub`, pin a revision so the files cannot change under you:\n\n")
 	b.WriteString("```python\nfrom huggingface_hub import snapshot_download\n\n")
 	fmt.Fprintf(&b, "path = snapshot_download(repo_id=%s, revision=\"main\")  # or a commit of this repository\n```\n\n", pyString(f.SidecarRepo))
@@ -209,19 +142,6 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 			endpoint+"/"+f.SourceRepo+"/resolve/"+f.SourceSHA+"/"+escapePath(t.Shard), t.SHA256)
 	}
 
-	b.WriteString("\n## License\n\n")
-	if lic.ID == "" {
-		fmt.Fprintf(&b, "The model card of %s declares no license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n", src)
-		return b.Bytes()
-	}
-	fmt.Fprintf(&b, "These weights keep the license of their source, unchanged: %s", licenseIDs(lic))
-	if lic.Name != "" {
-		fmt.Fprintf(&b, " (%s)", escape(lic.Name))
-	}
-	fmt.Fprintf(&b, ", as declared by %s.", licenseOrigin(endpoint, f, licRev))
-	if link != "" {
-		fmt.Fprintf(&b, " Full terms: %s.", mdLink(link, link))
-	}
-	b.WriteString(" Using them means accepting those terms.\n")
+	r.writeLicense(&b, f, fmt.Sprintf("The model card of %s declares no license, so this card states none. The weights remain under whatever terms their authors set; check with them before use.\n", src))
 	return b.Bytes()
 }
