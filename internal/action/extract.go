@@ -9,6 +9,7 @@ import (
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/progress"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
@@ -161,17 +162,7 @@ func writeExtractions(b *strings.Builder, xs []extraction) {
 	}
 }
 
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n int64) string { return progress.Thousands(n) }
 
 // extractJSON is one extracted sidecar in the result output.
 type extractJSON struct {

@@ -87,27 +87,14 @@ func printExtractPlan(w io.Writer, name string, p *extract.Plan, err error) {
 	}
 }
 
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n int64) string { return progress.Thousands(n) }
 
 // publishExtract runs one extraction. It returns ok when the run may go on
 // to the next artifact; otherwise exit is the command's exit code.
 func publishExtract(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, kind string, opts *publishOptions, out *publishOutput, env Env) (exit int, ok bool) {
 	name := map[string]string{extract.KindMTP: "mtp", extract.KindVision: "vision"}[kind]
 	art := out.artifact(name)
-	timeouts := hub.DefaultTimeouts
-	timeouts.Stall = time.Duration(opts.StallTimeout)
-	stderr := &lockedWriter{w: env.Stderr}
-	client, err := clientFromEnv(env, stderr, extract.ErrNoToken, hub.WithTimeouts(timeouts))
+	client, stderr, err := publishClient(opts, env, extract.ErrNoToken)
 	if err != nil {
 		return out.failArtifact(name, "no_token", err.Error()), false
 	}
@@ -121,22 +108,11 @@ func publishExtract(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry,
 	res, err := extract.Publish(ctx, o)
 	if res != nil {
 		art.Extraction = res
-		art.Status = "published"
-		if res.UpToDate {
-			art.Status = "up_to_date"
-		}
+		art.published(res.UpToDate)
 		printExtractResult(out.text, o, res)
 	}
 	if err != nil {
-		msg := client.Redact(err.Error())
-		code, exit := "publish_failed", ExitFailure
-		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			msg = "interrupted; nothing was committed by this run unless a commit is shown above"
-			code, exit = "interrupted", ExitInterrupted
-		}
-		msg = fmt.Sprintf("publishing the %s sidecar of %s: %s", name, e.ID(), msg)
-		art.fail(&cliError{Code: code, Message: msg, ExitCode: exit})
-		return out.fail(code, exit, msg), false
+		return out.failPublish(ctx, art, client, name, e.ID(), err), false
 	}
 	return ExitOK, true
 }

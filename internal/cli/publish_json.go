@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/extract"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
@@ -58,6 +61,15 @@ type artifactDoc struct {
 
 func (a *artifactDoc) fail(e *cliError) {
 	a.Status, a.Error = "failed", e
+}
+
+// published records that the artifact's publish ran; up_to_date when it
+// changed nothing.
+func (a *artifactDoc) published(upToDate bool) {
+	a.Status = "published"
+	if upToDate {
+		a.Status = "up_to_date"
+	}
 }
 
 // vindexPlan is the vindex step's plan.
@@ -184,6 +196,21 @@ func (o *publishOutput) fail(code string, exit int, msg string) int {
 }
 
 // failArtifact reports an error of one artifact that ends the run.
+// failPublish records that publishing the name sidecar of entry id failed
+// with err (redacted by client; interrupted when ctx ended) and returns the
+// exit code.
+func (o *publishOutput) failPublish(ctx context.Context, art *artifactDoc, client *hub.Client, name, id string, err error) int {
+	msg := client.Redact(err.Error())
+	code, exit := "publish_failed", ExitFailure
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		msg = "interrupted; nothing was committed by this run unless a commit is shown above"
+		code, exit = "interrupted", ExitInterrupted
+	}
+	msg = fmt.Sprintf("publishing the %s sidecar of %s: %s", name, id, msg)
+	art.fail(&cliError{Code: code, Message: msg, ExitCode: exit})
+	return o.fail(code, exit, msg)
+}
+
 func (o *publishOutput) failArtifact(name, code, msg string) int {
 	o.artifact(name).fail(&cliError{Code: code, Message: msg, ExitCode: ExitFailure})
 	return o.fail(code, ExitFailure, msg)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,10 +22,7 @@ import (
 // gives: progress on stderr, the summary (or the --json document) on stdout.
 func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, opts *publishOptions, out *publishOutput, env Env) int {
 	art := out.artifact("vision")
-	timeouts := hub.DefaultTimeouts
-	timeouts.Stall = time.Duration(opts.StallTimeout)
-	stderr := &lockedWriter{w: env.Stderr}
-	client, err := clientFromEnv(env, stderr, mirror.ErrNoToken, hub.WithTimeouts(timeouts))
+	client, stderr, err := publishClient(opts, env, mirror.ErrNoToken)
 	if err != nil {
 		return out.failArtifact("vision", "no_token", err.Error())
 	}
@@ -43,24 +39,24 @@ func publishVision(ctx context.Context, cat *catalog.Catalog, e *catalog.Entry, 
 	})
 	if res != nil {
 		art.Result = res
-		art.Status = "published"
-		if res.UpToDate {
-			art.Status = "up_to_date"
-		}
+		art.published(res.UpToDate)
 		printResult(out.text, res)
 	}
 	if err != nil {
-		msg := client.Redact(err.Error())
-		code, exit := "publish_failed", ExitFailure
-		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			msg = "interrupted; nothing was committed by this run unless a commit is shown above"
-			code, exit = "interrupted", ExitInterrupted
-		}
-		msg = fmt.Sprintf("publishing the vision sidecar of %s: %s", e.ID(), msg)
-		art.fail(&cliError{Code: code, Message: msg, ExitCode: exit})
-		return out.fail(code, exit, msg)
+		return out.failPublish(ctx, art, client, "vision", e.ID(), err)
 	}
 	return out.finish("ok", ExitOK)
+}
+
+// publishClient is the Hub client a publish writes with, its stall timeout
+// from the options, and the stderr its progress goes to; noToken is the
+// error when the environment has no token.
+func publishClient(opts *publishOptions, env Env, noToken error) (*hub.Client, *lockedWriter, error) {
+	timeouts := hub.DefaultTimeouts
+	timeouts.Stall = time.Duration(opts.StallTimeout)
+	stderr := &lockedWriter{w: env.Stderr}
+	client, err := clientFromEnv(env, stderr, noToken, hub.WithTimeouts(timeouts))
+	return client, stderr, err
 }
 
 // printResult writes the human summary of a publish.
