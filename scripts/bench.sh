@@ -84,7 +84,7 @@ t0=$(now)
 /usr/bin/time -v "$bin" publish --manifest "$work/big.yaml" --model big-vision --artifact vision --jobs "$JOBS" --json \
 	>"$work/big.json" 2>"$work/big.err"
 t1=$(now)
-rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/big.err")
+rss_kb=$(peak_rss_kib "$work/big.err")
 big=$(echo "$t1 - $t0" | bc -l)
 
 gib=1073741824

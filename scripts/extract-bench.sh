@@ -88,13 +88,13 @@ echo "== publish (two passes, no disk)"
 r0=$(read_bytes); t0=$(now)
 /usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench --artifact vision --json >"$work/two.json" 2>"$work/two.err" || { tail -20 "$work/two.err"; exit 1; }
 two_t=$(echo "$(now) - $t0" | bc -l); two_read=$(( $(read_bytes) - r0 ))
-two_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/two.err")
+two_rss=$(peak_rss_kib "$work/two.err")
 
 echo "== publish --scratch (one pass, spooled)"
 r0=$(read_bytes); t0=$(now)
 /usr/bin/time -v "$bin" publish --manifest "$work/cat.yaml" --model bench-scratch --artifact vision --scratch "$work/scratch" --json >"$work/one.json" 2>"$work/one.err" || { tail -20 "$work/one.err"; exit 1; }
 one_t=$(echo "$(now) - $t0" | bc -l); one_read=$(( $(read_bytes) - r0 ))
-one_rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/one.err")
+one_rss=$(peak_rss_kib "$work/one.err")
 
 echo "== plain upload of the same output file (the upload floor)"
 curl -sfL -o "$work/out.safetensors" "$url/FoxlightAI/bench-vision/resolve/main/model.safetensors"

@@ -1,6 +1,7 @@
-# Shared by bench.sh and load.sh, which source it: a work directory removed
-# on exit, the binaries built into it, and `skulk-weights devhub` serving on
-# loopback with a random write token.
+# Shared by the benchmark scripts (bench.sh, load.sh, memory.sh,
+# extract-bench.sh), which source it: a work directory removed on exit, the
+# binaries built into it, `skulk-weights devhub` serving on loopback with a
+# random write token, a mirroring catalog and GNU time's peak RSS.
 
 # setup_work PARENT NAME: makes $work (PARENT/skulk-NAME.XXXXXX), builds
 # $bin (skulk-weights) and $work/benchseed into it and draws a token $tok
@@ -32,3 +33,24 @@ start_devhub() {
 }
 
 now() { date +%s.%N; }
+
+# mirror_manifest NAME: writes $work/NAME.yaml, a one-entry catalog mirroring
+# third-party/NAME into FoxlightAI/NAME-sidecar.
+mirror_manifest() {
+	cat >"$work/$1.yaml" <<YAML
+models:
+  - key: $1
+    source_model: moonshotai/Kimi-K2.5
+    quant: q4k
+    tier: smoke
+    slices: [full]
+    output_name: $1.vindex
+    hf_repo: FoxlightAI/$1-vindex
+    vision_source_repo: third-party/$1
+    vision_sidecar_repo: FoxlightAI/$1-sidecar
+YAML
+}
+
+# peak_rss_kib FILE: the maximum resident set size (KiB) /usr/bin/time -v
+# wrote to FILE.
+peak_rss_kib() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }

@@ -24,24 +24,9 @@ start_devhub "$bin"
 export HF_ENDPOINT=$url HF_TOKEN=$tok SKULK_WEIGHTS_COLLECTION=none
 requests() { curl -sf "$url/_devhub/stats" | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(sum(v for k,v in r.items() if not k.startswith("admin")))'; }
 
-manifest() { # key source
-	cat <<YAML
-models:
-  - key: $1
-    source_model: moonshotai/Kimi-K2.5
-    quant: q4k
-    tier: smoke
-    slices: [full]
-    output_name: $1.vindex
-    hf_repo: FoxlightAI/$1-vindex
-    vision_source_repo: third-party/$1
-    vision_sidecar_repo: FoxlightAI/$1-sidecar
-YAML
-}
-
 # publish KEY LABEL: runs the publish under GNU time and prints one result line.
 publish() {
-	manifest "$1" >"$work/$1.yaml"
+	mirror_manifest "$1"
 	local r0 t0 t1 r1 rss
 	r0=$(requests); t0=$(now)
 	local cmd=("$bin")
@@ -50,7 +35,7 @@ publish() {
 	/usr/bin/time -v "${cmd[@]}" publish --manifest "$work/$1.yaml" --model "$1" --artifact vision --jobs "$JOBS" --json \
 		>"$work/$1.json" 2>"$work/$1.err" || { echo "publish $1 failed"; tail -20 "$work/$1.err"; exit 1; }
 	t1=$(now); r1=$(requests)
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$1.err")
+	rss=$(peak_rss_kib "$work/$1.err")
 	local copied moved
 	copied=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifacts"][0]["result"]["copied"])' "$work/$1.json")
 	moved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifacts"][0]["result"]["bytes_moved"])' "$work/$1.json")

@@ -22,23 +22,6 @@ setup_work "${BENCH_DIR:-${TMPDIR:-/tmp}}" memory
 start_devhub "$bin"
 export HF_ENDPOINT=$url HF_TOKEN=$tok
 
-# manifest NAME: a one-entry catalog mirroring third-party/NAME into
-# FoxlightAI/NAME-sidecar.
-manifest() {
-	cat >"$work/$1.yaml" <<YAML
-models:
-  - key: $1
-    source_model: moonshotai/Kimi-K2.5
-    quant: q4k
-    tier: smoke
-    slices: [full]
-    output_name: $1.vindex
-    hf_repo: FoxlightAI/$1-vindex
-    vision_source_repo: third-party/$1
-    vision_sidecar_repo: FoxlightAI/$1-sidecar
-YAML
-}
-
 hub_hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$hubpid/status"; }
 
 # measure LABEL BIN NAME [FLAGS...]: publishes NAME with BIN, into a sidecar
@@ -56,7 +39,7 @@ measure() {
 	t1=$(now)
 	grep -q '"status": "published"' "$work/run$run.json" || { echo "$label: not published"; cat "$work/run$run.json"; exit 1; }
 	local rss
-	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/run$run.err")
+	rss=$(peak_rss_kib "$work/run$run.err")
 	printf '  %-44s peak RSS %5d MiB  %6.2f s  (devhub peak so far %d MiB)\n' "$label" $((rss / 1024)) "$(echo "$t1 - $t0" | bc -l)" $(($(hub_hwm) / 1024))
 	last_rss=$rss
 }
@@ -64,14 +47,14 @@ measure() {
 echo "== seeding: twenty JSON files of 6-30 MiB (third-party/regular-vision)"
 "$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/regular-vision -files 1 -size $((1 << 20)) \
 	-json 20 -json-min $((6 << 20)) -json-max $((30 << 20)) >/dev/null
-manifest regular-vision
+mirror_manifest regular-vision
 echo "== seeding: headers of exactly 16 MiB (third-party/wide-vision, third-party/fat-vision)"
 "$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/wide-vision -header wide >/dev/null
-manifest wide-vision
+mirror_manifest wide-vision
 "$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/fat-vision -header fat -files 1 >/dev/null
-manifest fat-vision
+mirror_manifest fat-vision
 "$work/benchseed" -endpoint "$url" -token "$tok" -repo third-party/fat4-vision -header fat -files 4 >/dev/null
-manifest fat4-vision
+mirror_manifest fat4-vision
 
 printf '\nresults (%s, %s cores, --jobs %s)\n' "$(uname -sm)" "$(nproc)" "$JOBS"
 # The 360 MiB of regular files are over the default --max-regular-bytes

@@ -14,9 +14,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/safetensors"
+	"github.com/Foxlight-Foundation/skulk-weights/scripts/internal/seed"
 )
 
 func main() {
@@ -52,12 +51,6 @@ var (
 	header           string
 )
 
-// source is a file to seed: size bytes that open yields afresh each time.
-type source interface {
-	io.Reader
-	io.ReaderAt
-}
-
 func run(endpoint, token, repo, prefix string, n int, size int64) error {
 	ctx := context.Background()
 	c := hub.New(endpoint, token)
@@ -67,11 +60,11 @@ func run(endpoint, token, repo, prefix string, n int, size int64) error {
 	type weight struct {
 		path string
 		size int64
-		open func() (source, error)
+		open func() (seed.Source, error)
 	}
 	var weights []weight
 	for i := range n {
-		weights = append(weights, weight{fmt.Sprintf("%s-%05d-of-%05d.safetensors", prefix, i+1, n), size, func() (source, error) {
+		weights = append(weights, weight{fmt.Sprintf("%s-%05d-of-%05d.safetensors", prefix, i+1, n), size, func() (seed.Source, error) {
 			return safetensors.NewSizedGenerator(uint64(1000+i), size, "BF16")
 		}})
 	}
@@ -82,7 +75,7 @@ func run(endpoint, token, repo, prefix string, n int, size int64) error {
 		if err != nil {
 			return err
 		}
-		weights = []weight{{prefix + "-wide-header.safetensors", g.Size(), func() (source, error) {
+		weights = []weight{{prefix + "-wide-header.safetensors", g.Size(), func() (seed.Source, error) {
 			return safetensors.NewWideGenerator(7, safetensors.HeaderLimit)
 		}}}
 	case "fat":
@@ -91,7 +84,7 @@ func run(endpoint, token, repo, prefix string, n int, size int64) error {
 		b := fatHeader()
 		weights = nil
 		for i := range n {
-			weights = append(weights, weight{fmt.Sprintf("%s-fat-header-%d.safetensors", prefix, i+1), int64(len(b)), func() (source, error) { return bytes.NewReader(b), nil }})
+			weights = append(weights, weight{fmt.Sprintf("%s-fat-header-%d.safetensors", prefix, i+1), int64(len(b)), func() (seed.Source, error) { return bytes.NewReader(b), nil }})
 		}
 	default:
 		return fmt.Errorf("-header %q: want wide or fat", header)
@@ -99,50 +92,9 @@ func run(endpoint, token, repo, prefix string, n int, size int64) error {
 	var ops []hub.CommitOp
 	for _, w := range weights {
 		path, size, open := w.path, w.size, w.open
-		g, err := open()
+		oid, err := seed.UploadLFS(ctx, c, repo, size, open)
 		if err != nil {
 			return err
-		}
-		h := sha256.New()
-		if _, err := io.Copy(h, g); err != nil {
-			return err
-		}
-		oid := hex.EncodeToString(h.Sum(nil))
-		objs, err := c.LFSBatch(ctx, repo, "main", []hub.LFSObject{{OID: oid, Size: size}})
-		if err != nil {
-			return err
-		}
-		obj := &objs[0]
-		if obj.NeedsUpload() {
-			parts, multi, err := obj.Multipart()
-			if err != nil {
-				return err
-			}
-			if !multi {
-				err = c.UploadBasic(ctx, obj.Actions.Upload, size, func(context.Context) (io.ReadCloser, error) {
-					g, err := open()
-					return io.NopCloser(g), err
-				})
-			} else {
-				var etags []string
-				for _, p := range parts {
-					etag, err := c.UploadPart(ctx, p, func(context.Context) (io.ReadCloser, error) {
-						g, err := open()
-						if err != nil {
-							return nil, err
-						}
-						return io.NopCloser(io.NewSectionReader(g, p.Offset, p.Size)), nil
-					})
-					if err != nil {
-						return err
-					}
-					etags = append(etags, etag)
-				}
-				err = c.CompleteMultipart(ctx, obj.Actions.Upload, oid, etags)
-			}
-			if err != nil {
-				return err
-			}
 		}
 		ops = append(ops, hub.CommitOp{Kind: "lfsFile", Path: path, OID: oid, Size: size})
 	}

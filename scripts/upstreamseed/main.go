@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/upstream"
+	"github.com/Foxlight-Foundation/skulk-weights/scripts/internal/seed"
 )
 
 func main() {
@@ -57,14 +56,18 @@ func seedUpstream(endpoint, token, repo string, l upstream.Layout) error {
 			ops = append(ops, hub.CommitOp{Kind: "file", Path: f.Path, Content: b})
 			continue
 		}
-		open := func() (io.ReadSeeker, error) {
+		open := func() (seed.Source, error) {
 			fs, err := upstream.Files(l)
 			if err != nil {
 				return nil, err
 			}
-			return fs[i].Content.(io.ReadSeeker), nil
+			src, ok := fs[i].Content.(seed.Source)
+			if !ok {
+				return nil, fmt.Errorf("%s cannot be read at an offset", fs[i].Path)
+			}
+			return src, nil
 		}
-		oid, err := uploadLFS(ctx, c, repo, f.Size, open)
+		oid, err := seed.UploadLFS(ctx, c, repo, f.Size, open)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Path, err)
 		}
@@ -77,52 +80,4 @@ func seedUpstream(endpoint, token, repo string, l upstream.Layout) error {
 	}
 	fmt.Println(info.OID)
 	return nil
-}
-
-func uploadLFS(ctx context.Context, c *hub.Client, repo string, size int64, open func() (io.ReadSeeker, error)) (string, error) {
-	g, err := open()
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, g); err != nil {
-		return "", err
-	}
-	oid := hex.EncodeToString(h.Sum(nil))
-	objs, err := c.LFSBatch(ctx, repo, "main", []hub.LFSObject{{OID: oid, Size: size}})
-	if err != nil {
-		return "", err
-	}
-	obj := &objs[0]
-	if !obj.NeedsUpload() {
-		return oid, nil
-	}
-	parts, multi, err := obj.Multipart()
-	if err != nil {
-		return "", err
-	}
-	if !multi {
-		return oid, c.UploadBasic(ctx, obj.Actions.Upload, size, func(context.Context) (io.ReadCloser, error) {
-			g, err := open()
-			return io.NopCloser(g), err
-		})
-	}
-	var etags []string
-	for _, p := range parts {
-		etag, err := c.UploadPart(ctx, p, func(context.Context) (io.ReadCloser, error) {
-			g, err := open()
-			if err != nil {
-				return nil, err
-			}
-			if _, err := g.Seek(p.Offset, io.SeekStart); err != nil {
-				return nil, err
-			}
-			return io.NopCloser(io.LimitReader(g, p.Size)), nil
-		})
-		if err != nil {
-			return "", err
-		}
-		etags = append(etags, etag)
-	}
-	return oid, c.CompleteMultipart(ctx, obj.Actions.Upload, oid, etags)
 }
