@@ -5,11 +5,7 @@
 // from the repository root.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
 import {
 	checkRepoAccess,
 	commit,
@@ -27,21 +23,18 @@ import {
 	repoExists,
 	uploadFiles,
 } from "@huggingface/hub";
+import { bytes, MiB, sha256, startDevhub } from "./harness.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const accessToken = "hf_conformance_write";
 const outsiderToken = "hf_conformance_outsider"; // reads bob/* only
 const acceptedToken = "hf_conformance_accepted"; // accepted the terms of alice/*'s gated repos
 const repo = { type: "model", name: "alice/conformance" };
-const MiB = 1024 * 1024;
 
 let hub; // the devhub child process
 let hubUrl;
 
 before(async () => {
-	const bin = process.env.SKULK_WEIGHTS_BIN;
-	const args = [
-		"devhub",
+	({ child: hub, url: hubUrl } = await startDevhub([
 		"--token", `${accessToken}=write:alice/*`,
 		"--token", `${outsiderToken}=read:bob/*`,
 		"--token", `${acceptedToken}=gated:alice/*`,
@@ -49,18 +42,7 @@ before(async () => {
 		"--lfs-threshold", String(1 * MiB),
 		"--multipart-threshold", String(8 * MiB),
 		"--chunk-size", String(5 * MiB),
-	];
-	hub = bin
-		? spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] })
-		: spawn("go", ["run", ".", ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-	const lines = createInterface({ input: hub.stdout });
-	const first = await new Promise((resolve, reject) => {
-		hub.once("exit", (code) => reject(new Error(`devhub exited with ${code} before listening`)));
-		lines.once("line", resolve);
-	});
-	const m = /^devhub listening on (http:\/\/\S+)$/.exec(first);
-	assert.ok(m, `unexpected first line: ${first}`);
-	hubUrl = m[1];
+	]));
 });
 
 after(() => {
@@ -69,18 +51,6 @@ after(() => {
 
 const opts = () => ({ hubUrl, accessToken });
 
-/** Deterministic pseudo-random bytes. */
-function bytes(n, seed) {
-	const out = new Uint8Array(n);
-	let x = seed >>> 0 || 1;
-	for (let i = 0; i < n; i++) {
-		x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-		out[i] = x & 0xff;
-	}
-	return out;
-}
-
-const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 const gitSha1 = (b) => createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
 const stats = async () => (await fetch(`${hubUrl}/_devhub/stats`)).json();
 

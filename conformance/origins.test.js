@@ -7,49 +7,29 @@
 // keeps it on the Hub's own origin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import path from "node:path";
 import { createRepo, downloadFile, modelInfo, uploadFiles } from "@huggingface/hub";
+import { bytes, MiB, sha256, startDevhub } from "./harness.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const accessToken = "hf_conformance2026_write";
-const MiB = 1024 * 1024;
 
 let hub;
 let hubUrl;
 let storageUrl;
 
 before(async () => {
-	const bin = process.env.SKULK_WEIGHTS_BIN;
-	const args = [
-		"devhub",
+	let storageFound;
+	const storage = new Promise((resolve) => { storageFound = resolve; });
+	const onStderr = (l) => {
+		const m = /^devhub: storage served from (http:\/\/\S+)$/.exec(l);
+		if (m) storageFound(m[1]);
+	};
+	({ child: hub, url: hubUrl } = await startDevhub([
 		"--token", `${accessToken}=write:alice/*`,
 		"--storage-addr", "127.0.0.1:0",
 		"--resolve-cache",
 		"--multipart-threshold", String(8 * MiB),
 		"--chunk-size", String(5 * MiB),
-	];
-	hub = bin
-		? spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] })
-		: spawn("go", ["run", ".", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-	const errLines = createInterface({ input: hub.stderr });
-	const storage = new Promise((resolve) => {
-		errLines.on("line", (l) => {
-			const m = /^devhub: storage served from (http:\/\/\S+)$/.exec(l);
-			if (m) resolve(m[1]);
-		});
-	});
-	const lines = createInterface({ input: hub.stdout });
-	const first = await new Promise((resolve, reject) => {
-		hub.once("exit", (code) => reject(new Error(`devhub exited with ${code} before listening`)));
-		lines.once("line", resolve);
-	});
-	const m = /^devhub listening on (http:\/\/\S+)$/.exec(first);
-	assert.ok(m, `unexpected first line: ${first}`);
-	hubUrl = m[1];
+	], { onStderr }));
 	storageUrl = await storage;
 	assert.notEqual(new URL(storageUrl).origin, new URL(hubUrl).origin);
 });
@@ -59,18 +39,8 @@ after(() => {
 });
 
 const opts = () => ({ hubUrl, accessToken });
-const sha256 = (b) => createHash("sha256").update(b).digest("hex");
 const stats = async () => (await fetch(`${hubUrl}/_devhub/stats`)).json();
 
-function bytes(n, seed) {
-	const out = new Uint8Array(n);
-	let x = seed >>> 0 || 1;
-	for (let i = 0; i < n; i++) {
-		x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-		out[i] = x & 0xff;
-	}
-	return out;
-}
 
 const repo = { type: "model", name: "alice/conformance-2026" };
 const small = new TextEncoder().encode("hello from a private repo\n");
