@@ -113,10 +113,14 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 		fm.Foxlight.Files = append(fm.Foxlight.Files, m)
 	}
 	if lic.ID != "" {
-		fm.License = lic.ID
-		if len(lic.More) > 0 {
-			fm.License = append([]string{lic.ID}, lic.More...)
+		// Ids the Hub does not know become "other", named in license_name,
+		// as Render does: the Hub refuses a card with any other.
+		ids, name := hubLicenseIDs(lic)
+		fm.License = ids[0]
+		if len(ids) > 1 {
+			fm.License = ids
 		}
+		fm.LicenseName = name
 		fm.Foxlight.LicenseSource = lic.From
 	}
 	var b bytes.Buffer
