@@ -39,7 +39,9 @@ func TestPublishThroughRedirectsWithStorageElsewhere(t *testing.T) {
 		{"gated", "write:FoxlightAI/*,gated:moonshotai/*,gated:deepseek-ai/*", "manual", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := setup(t, devhub.WithToken(token, c.scope), devhub.WithResolveCache(true))
+			// Outputs over 20 KiB go up in parts, so part uploads and their
+			// completion meet the other origin too.
+			e := setup(t, devhub.WithToken(token, c.scope), devhub.WithResolveCache(true), devhub.WithMultipart(20<<10, 8<<10))
 			if _, stop, err := e.h.ServeStorage("127.0.0.1:0"); err != nil {
 				t.Fatal(err)
 			} else {
@@ -100,7 +102,7 @@ func TestPublishThroughRedirectsWithStorageElsewhere(t *testing.T) {
 
 			// Through the redirects, storage elsewhere, the token never there.
 			d := func(route string) int { return st.Requests[route] - before.Requests[route] }
-			if d("moved-redirect") == 0 || d("resolve-cache") == 0 || d("blob") == 0 {
+			if d("moved-redirect") == 0 || d("resolve-cache") == 0 || d("blob") == 0 || d("storage-part") == 0 || d("storage-complete") == 0 {
 				t.Errorf("the publishes did not go through the redirects and storage: %v", st.Requests)
 			}
 			if st.StorageAuthorization != 0 {
@@ -126,8 +128,8 @@ func TestPublishThroughRedirectsWithStorageElsewhere(t *testing.T) {
 					t.Errorf("%s: storage served none of its bytes", x.repo)
 				}
 			}
-			report(t, "vision + MTP publish: %d requests (%d moved-redirect, %d resolve-cache, %d blob), %d storage bytes of the sources, %d with a token at storage",
-				total(st.Requests)-total(before.Requests), d("moved-redirect"), d("resolve-cache"), d("blob"),
+			report(t, "vision + MTP publish: %d requests (%d moved-redirect, %d resolve-cache, %d blob, %d storage-part), %d storage bytes of the sources, %d with a token at storage",
+				total(st.Requests)-total(before.Requests), d("moved-redirect"), d("resolve-cache"), d("blob"), d("storage-part"),
 				st.StorageBytes[srcRepo+"-renamed"]+st.StorageBytes[mtpSrc+"-renamed"], st.StorageAuthorization)
 
 			// Again: up to date, nothing committed, the token still never at

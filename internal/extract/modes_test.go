@@ -210,8 +210,9 @@ func TestHostileSourceCardStillValid(t *testing.T) {
 
 // TestPlanWithoutToken: a token-less plan (a pull request's) reads a public
 // source; a private sidecar looks new, as the Hub answers an anonymous
-// caller, and a private source is reported missing or private, never as a
-// refused token.
+// caller; a gated source is reported gated and a private one missing or
+// private (the 401 without an error code the Hub gives a caller without a
+// token), never as a refused token.
 func TestPlanWithoutToken(t *testing.T) {
 	e := setup(t)
 	e.seed(srcRepo, kimi("v1"), "upload")
@@ -230,6 +231,14 @@ func TestPlanWithoutToken(t *testing.T) {
 	if n := e.h.Stats().Requests["repo-info"] - before.Requests["repo-info"]; n < 2 {
 		t.Errorf("%d repo-info requests", n)
 	}
+	// A gated source: its metadata is public, its files are not.
+	if err := e.h.SetRepoAccess(srcRepo, false, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = extract.MakePlan(context.Background(), anon); !errors.Is(err, hub.ErrGated) || errors.Is(err, hub.ErrUnauthorized) {
+		t.Fatalf("plan of a gated source without a token: %v", err)
+	}
+	report(t, "gated source without a token: %v", err)
 	if err := e.h.SetRepoAccess(srcRepo, true, ""); err != nil {
 		t.Fatal(err)
 	}
