@@ -128,9 +128,12 @@ func TestPublishThroughRedirectsWithStorageElsewhere(t *testing.T) {
 					t.Errorf("%s: storage served none of its bytes", x.repo)
 				}
 			}
-			report(t, "vision + MTP publish: %d requests (%d moved-redirect, %d resolve-cache, %d blob, %d storage-part), %d storage bytes of the sources, %d with a token at storage",
-				total(st.Requests)-total(before.Requests), d("moved-redirect"), d("resolve-cache"), d("blob"), d("storage-part"),
+			report(t, "vision + MTP publish: %d requests (%d moved-redirect, %d resolve-cache); %d storage requests (%d blob GETs, %d PUTs, %d part PUTs, %d completions), %d storage bytes of the sources, %d with a token at storage",
+				total(st.Requests)-total(before.Requests), d("moved-redirect"), d("resolve-cache"),
+				d("blob")+d("storage-put")+d("storage-part")+d("storage-complete"), d("blob"), d("storage-put"), d("storage-part"), d("storage-complete"),
 				st.StorageBytes[srcRepo+"-renamed"]+st.StorageBytes[mtpSrc+"-renamed"], st.StorageAuthorization)
+			report(t, "bytes read: vision %d of a %d-byte checkpoint (2 x %d selected + %d index and headers + configs), MTP %d of %d (2 x %d + %d + config)",
+				vres.BytesRead, vres.Plan.CheckpointBytes, vres.Plan.SelectedBytes, vres.Plan.HeaderBytes, mres.BytesRead, mres.Plan.CheckpointBytes, mres.Plan.SelectedBytes, mres.Plan.HeaderBytes)
 
 			// Again: up to date, nothing committed, the token still never at
 			// storage.
