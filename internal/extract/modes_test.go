@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -247,4 +249,82 @@ func TestPlanWithoutToken(t *testing.T) {
 		t.Fatalf("plan of a private source without a token: %v", err)
 	}
 	report(t, "private source without a token: %v", err)
+}
+
+// TestFilesKeptAcrossModes: the sidecar's .gitattributes changes to put
+// JSON and Markdown in LFS after a first publish. A later publish (a
+// selected tensor changed upstream) keeps the configs the sidecar holds in
+// git with the same bytes, sends the new card to LFS as preupload asks,
+// and the republish after it reads that card back: up to date, no source
+// byte read, no commit.
+func TestFilesKeptAcrossModes(t *testing.T) {
+	e := setup(t)
+	c := kimi("v1")
+	e.seed(srcRepo, c, "upload")
+	e.publish(e.visionOpts())
+	held := e.tree(dstRepo)["preprocessor_config.json"]
+	if held.LFS != nil {
+		t.Fatalf("preprocessor_config.json first stored %+v, want git", held)
+	}
+	if _, err := e.h.CommitFiles(dstRepo, "main", "json and md in LFS", []devhub.SeedFile{{Path: ".gitattributes",
+		Content: strings.NewReader("*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.json filter=lfs diff=lfs merge=lfs -text\n*.md filter=lfs diff=lfs merge=lfs -text\n")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s64 := "model-00064-of-00064.safetensors"
+	c.shards[s64][0].data = noise("new vision", len(c.shards[s64][0].data))
+	e.seed(srcRepo, c, "fix vision tower")
+	res := e.publish(e.visionOpts())
+	if res.UpToDate || res.Commit == "" {
+		t.Fatalf("publish after a selected change: %+v", res)
+	}
+	dst := e.tree(dstRepo)
+	if d := dst["preprocessor_config.json"]; d.LFS != nil || d.OID != held.OID {
+		t.Errorf("preprocessor_config.json: %+v, want kept in git as %s", d, held.OID)
+	}
+	if d := dst["README.md"]; d.LFS == nil {
+		t.Errorf("README.md: %+v, want LFS as preupload asked", d)
+	}
+	commits := e.h.Stats().Commits[dstRepo]
+	if r := e.publish(e.visionOpts()); !r.UpToDate || r.BytesRead != 0 || e.h.Stats().Commits[dstRepo] != commits {
+		t.Errorf("republish with the card in LFS: up to date %v, read %d, commits %d -> %d\n%s", r.UpToDate, r.BytesRead, commits, e.h.Stats().Commits[dstRepo], e.log)
+	}
+}
+
+// TestWeightsAskedAsPlainFileRefused: a Hub whose preupload asks for a
+// safetensors file as a plain git file leaves no way to store it; the run
+// refuses before any upload.
+func TestWeightsAskedAsPlainFileRefused(t *testing.T) {
+	e := setup(t)
+	e.seed(srcRepo, kimi("v1"), "upload")
+	// Every preupload answer says "regular", as no Hub following its own
+	// rules would for a binary file.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "/preupload/") {
+			e.h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		w.Write(bytes.ReplaceAll(rec.Body.Bytes(), []byte(`"uploadMode":"lfs"`), []byte(`"uploadMode":"regular"`)))
+	}))
+	defer srv.Close()
+	o := e.visionOpts()
+	cl := hub.New(srv.URL, token, hub.WithRetryPolicy(fast))
+	o.Source, o.Dest = cl, cl
+	before := e.h.Stats()
+	_, err := extract.Publish(t0(), o)
+	if !errors.Is(err, extract.ErrHubRefusesLayout) || !strings.Contains(err.Error(), "asks for "+extract.VisionFile) || !strings.Contains(err.Error(), "nothing was committed") {
+		t.Fatalf("got %v", err)
+	}
+	after := e.h.Stats()
+	if after.Requests["preupload"] == before.Requests["preupload"] {
+		t.Error("no preupload was asked")
+	}
+	for _, route := range []string{"lfs-batch", "storage-put", "storage-part", "commit"} {
+		if n := after.Requests[route] - before.Requests[route]; n != 0 {
+			t.Errorf("%d %s requests", n, route)
+		}
+	}
 }
