@@ -84,10 +84,14 @@ func RenderExtraction(f Facts, x Extraction) []byte {
 			Extraction: extractionMeta{Selection: x.Selection, Resolved: x.Resolved, Inputs: x.Inputs, Tensors: x.Tensors}},
 	}
 	if lic.ID != "" {
-		fm.License = lic.ID
-		if len(lic.More) > 0 {
-			fm.License = append([]string{lic.ID}, lic.More...)
+		// Ids the Hub does not know become "other", named in license_name,
+		// as Render does: the Hub refuses a card with any other.
+		ids, name := hubLicenseIDs(lic)
+		fm.License = ids[0]
+		if len(ids) > 1 {
+			fm.License = ids
 		}
+		fm.LicenseName = name
 	}
 	var b bytes.Buffer
 	writeFrontMatter(&b, fm)

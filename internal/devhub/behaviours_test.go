@@ -75,10 +75,15 @@ func TestResolveCacheRedirect(t *testing.T) {
 	if loc := r.Header.Get("Location"); loc != want || r.Header.Get("X-Repo-Commit") != sha {
 		t.Fatalf("Location %q, want the relative %q", loc, want)
 	}
+	before := e.hub.Stats().FileBytesServed["alice/src"]
 	r = e.do("GET", want, tokRead, nil)
 	e.wantStatus(r, 200, "")
 	if string(r.body) != "spaced" {
 		t.Errorf("resolve-cache body %q", r.body)
+	}
+	// The file's bytes are served here, so they count as the repo's.
+	if n := e.hub.Stats().FileBytesServed["alice/src"] - before; n != int64(len("spaced")) {
+		t.Errorf("the resolve-cache answer counts %d file bytes, want %d", n, len("spaced"))
 	}
 	// Without the token the redirect target hides the private repo.
 	e.wantStatus(e.do("GET", want, "", nil), 401, noCode)

@@ -39,6 +39,8 @@ func (h *Hub) resolveCacheFile(c *call) error {
 	if e.LFS {
 		return h.redirectToBlob(c, rp, e)
 	}
+	// The bytes of the file the resolve redirected here are served here.
+	c.fileRepo = rp.statsKey()
 	return h.serveRegular(c, e)
 }
 

@@ -36,9 +36,9 @@ type Stats struct {
 	// "datasets/ns/name"), Range reads included.
 	StorageBytes map[string]int64 `json:"storageBytes"`
 	// FileBytesServed counts, per repo, every response byte of its files:
-	// resolve and raw answers served directly (regular files) and the
-	// storage reads their redirects lead to (StorageBytes), Range reads
-	// included. It is what a client read of the repo's content; metadata
+	// resolve, resolve-cache and raw answers served directly (regular
+	// files) and the storage reads their redirects lead to (StorageBytes),
+	// Range reads included. It is what a client read of the repo's content; metadata
 	// and listings are not counted.
 	FileBytesServed map[string]int64 `json:"fileBytesServed"`
 }

@@ -43,9 +43,11 @@ type OutFile struct {
 	// space padding that makes the data region start 8-byte aligned.
 	Header  []byte
 	Tensors []*OutTensor
-	// Size is the file's byte size; SHA256 its hash once known.
+	// Size is the file's byte size; SHA256 its hash and Sample its first
+	// bytes (preupload's sample) once known.
 	Size   int64
 	SHA256 string
+	Sample []byte
 }
 
 // Layout is the output of an extraction: its weight files and, when there

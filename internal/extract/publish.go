@@ -386,7 +386,7 @@ func (r *run) hashPass(ctx context.Context) error {
 		if h.n != f.Size {
 			return fmt.Errorf("%s: produced %d bytes, laid out %d", f.Path, h.n, f.Size)
 		}
-		f.SHA256 = h.sum()
+		f.SHA256, f.Sample = h.sum(), h.head
 		r.prog.Finish(fp, "hashed")
 	}
 	return nil

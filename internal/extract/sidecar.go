@@ -48,7 +48,8 @@ func readSidecar(ctx context.Context, o *Options) (*sidecarState, error) {
 			st.files[t.Path] = t
 		}
 	}
-	if d, ok := st.files["README.md"]; ok && d.LFS == nil && d.Size <= maxCardRead {
+	// The card is read in whichever storage the Hub asked for it.
+	if d, ok := st.files["README.md"]; ok && d.Size <= maxCardRead {
 		f, err := o.Dest.Open(ctx, o.SidecarRepo, st.head, "README.md", 0)
 		if err == nil {
 			st.card, err = io.ReadAll(io.LimitReader(f, maxCardRead))
@@ -195,10 +196,15 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 				p := r.plan()
 				r.prog.Logf("selected %d tensors (%s) in %d of %d files: %s of %s touched; reading %s",
 					p.Tensors, p.Resolved, len(p.Shards), len(r.src.Files), humanBytes(p.SelectedBytes), humanBytes(p.ShardBytes), humanBytes(p.ReadBytes))
-				if err := r.hashPass(ctx); err != nil {
+				if err := r.fetchConfigs(ctx); err != nil {
 					return sidecar.Pass{}, abortErr(err)
 				}
-				if err := r.fetchConfigs(ctx); err != nil {
+				// A card the Hub would refuse fails here, before the
+				// tensor reads: only the index and headers were read.
+				if err := r.checkDraftCard(ctx, st, lic, fallback); err != nil {
+					return sidecar.Pass{}, abortErr(err)
+				}
+				if err := r.hashPass(ctx); err != nil {
 					return sidecar.Pass{}, abortErr(err)
 				}
 			}
@@ -276,134 +282,10 @@ func (r *run) fetchConfigs(ctx context.Context) error {
 		if e.LFS == nil && GitBlobID(b) != e.OID {
 			return fmt.Errorf("%s: git blob id mismatch: expected %s, got %s", c, e.OID, GitBlobID(b))
 		}
+		if e.LFS != nil && sha256Hex(b) != e.LFS.OID {
+			return fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", c, e.LFS.OID, sha256Hex(b))
+		}
 		r.configs[c] = b
-	}
-	return nil
-}
-
-// commitOps lists what the commit must change against the sidecar's head,
-// uploading the weight files its storage does not hold yet.
-func (r *run) commitOps(ctx context.Context, st *sidecarState, lic card.License, fallback bool, res *Result) (hub.CommitRequest, int64, error) {
-	o := r.opts
-	req := hub.CommitRequest{
-		Summary:     fmt.Sprintf("Add %s sidecar from %s@%s", map[string]string{KindMTP: "MTP", KindVision: "vision"}[o.Selection.Kind], o.SourceRepo, r.src.SHA),
-		Description: fmt.Sprintf("%s cut out of %s at commit %s by skulk-weights %s (selection %s).", r.plan().Resolved, o.SourceRepo, r.src.SHA, o.ToolVersion, o.selectionKey()),
-	}
-	if o.Selection.Kind == KindMTP {
-		req.Summary = fmt.Sprintf("Add MTP sidecar from %s@%s", o.SourceRepo, r.src.SHA)
-	}
-	keep := map[string]bool{"README.md": true}
-	var files []card.File
-	var written int64
-	var upload []*OutFile
-	for _, f := range r.layout.Files {
-		keep[f.Path] = true
-		files = append(files, card.File{Path: f.Path, Size: f.Size, OID: GitBlobID(lfsPointer(f.SHA256, f.Size)), SHA256: f.SHA256})
-		if d, ok := st.files[f.Path]; ok && d.LFS != nil && d.LFS.OID == f.SHA256 {
-			continue
-		}
-		upload = append(upload, f)
-		req.Ops = append(req.Ops, hub.CommitOp{Kind: "lfsFile", Path: f.Path, OID: f.SHA256, Size: f.Size})
-		written += f.Size
-	}
-	inline := func(p string, b []byte) {
-		keep[p] = true
-		files = append(files, card.File{Path: p, Size: int64(len(b)), OID: GitBlobID(b), SHA256: sha256Hex(b)})
-		if d, ok := st.files[p]; ok && d.LFS == nil && d.OID == GitBlobID(b) {
-			return
-		}
-		req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: p, Content: b})
-		written += int64(len(b))
-	}
-	if r.layout.Index != nil {
-		inline(IndexFile, r.layout.Index)
-	}
-	for _, c := range o.Configs {
-		if b, ok := r.configs[c]; ok {
-			inline(c, b)
-		}
-	}
-	var prune []string
-	for p := range st.files {
-		if managed(p) && !keep[p] {
-			prune = append(prune, p)
-		}
-	}
-	sort.Strings(prune)
-	for _, p := range prune {
-		req.Ops = append(req.Ops, hub.CommitOp{Kind: "deletedFile", Path: p})
-	}
-	res.Pruned = prune
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-
-	facts := card.Facts{
-		Endpoint: o.Dest.Endpoint(), SidecarRepo: o.SidecarRepo, SourceRepo: o.SourceRepo, SourceSHA: r.src.SHA,
-		TargetModel: o.TargetModel, CatalogKey: o.CatalogKey, ToolVersion: o.ToolVersion, License: lic, LicenseFallback: fallback,
-		SourceAccess: hub.AccessOf(r.info), SidecarAccess: st.access, Files: files,
-	}
-	x := card.Extraction{Artifact: o.artifact(), Selection: o.selectionKey(), Resolved: r.resolved, Inputs: r.inputs(), Converted: o.Selection.Kind == KindMTP}
-	for _, t := range r.src.Selected {
-		tp := card.TensorProv{Name: t.Name, Shard: t.Shard, Offsets: []int64{t.Begin, t.End}, DType: t.DType, Shape: t.Shape, SHA256: r.sums[t.Name]}
-		if tp.Shape == nil {
-			tp.Shape = []int64{}
-		}
-		for _, c := range r.layout.Companions {
-			if c.Name == t.Name {
-				tp.Role = "scale"
-			}
-		}
-		x.Tensors = append(x.Tensors, tp)
-	}
-	readme := card.RenderExtraction(facts, x)
-	if d, ok := st.files["README.md"]; !ok || d.LFS != nil || d.OID != GitBlobID(readme) {
-		req.Ops = append(req.Ops, hub.CommitOp{Kind: "file", Path: "README.md", Content: readme})
-	}
-	if len(req.Ops) == 0 {
-		return req, 0, nil
-	}
-	if err := r.upload(ctx, upload, res); err != nil {
-		return req, 0, err
-	}
-	return req, written, nil
-}
-
-// upload sends the files the sidecar's storage lacks, one at a time.
-func (r *run) upload(ctx context.Context, files []*OutFile, res *Result) error {
-	if len(files) == 0 {
-		return nil
-	}
-	o := r.opts
-	objs := make([]hub.LFSObject, len(files))
-	for i, f := range files {
-		objs[i] = hub.LFSObject{OID: f.SHA256, Size: f.Size}
-	}
-	answers, err := o.Dest.LFSBatch(ctx, o.SidecarRepo, "main", objs)
-	if err != nil {
-		return fmt.Errorf("asking %s's LFS storage for upload URLs: %w", o.SidecarRepo, describeWrite(err, o.SidecarRepo))
-	}
-	by := map[string]*hub.LFSObject{}
-	for i := range answers {
-		by[answers[i].OID] = &answers[i]
-	}
-	for _, f := range files {
-		obj := by[f.SHA256]
-		if obj == nil {
-			return fmt.Errorf("LFS batch for %s did not answer for %s", o.SidecarRepo, f.Path)
-		}
-		if obj.Error != nil {
-			return fmt.Errorf("LFS storage of %s refuses %s: %s", o.SidecarRepo, f.Path, obj.Error.Message)
-		}
-		if !obj.NeedsUpload() {
-			r.prog.Done(f.Path, f.Size, "stored: the sidecar already holds these bytes")
-			continue
-		}
-		f := f
-		produce := func(ctx context.Context, w io.Writer) error { return writeFile(ctx, r.rd, f, w, nil) }
-		if err := uploadObject(ctx, o.Dest, obj, f.Path, f.Size, f.SHA256, produce, r.spooled[f.Path], o.Jobs); err != nil {
-			return err
-		}
-		res.BytesUploaded += f.Size
-		r.prog.Done(f.Path, f.Size, "uploaded")
 	}
 	return nil
 }
@@ -420,7 +302,8 @@ func (r *run) verify(ctx context.Context, commit string, pruned []string) error 
 			}
 		}
 		check := func(p string, b []byte) {
-			if d, ok := got[p]; !ok || d.OID != GitBlobID(b) {
+			// In git or in LFS, as preupload asked.
+			if d, ok := got[p]; !(&piece{size: int64(len(b)), sha256: sha256Hex(b), content: b}).held(d, ok) {
 				bad = append(bad, p+": missing or different")
 			}
 		}

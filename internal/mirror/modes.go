@@ -10,20 +10,18 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/sidecar"
 )
 
 // A file is stored in the sidecar the way the Hub asks for it, not the way
-// the source happened to store it: the official clients send preupload the
-// real size and first 512 bytes of every file and commit each one as its
-// answer says (huggingface_hub _commit_api.py _fetch_upload_modes,
-// @huggingface/hub lib/commit.ts), and the Hub refuses binary files over
-// 1 MB committed as plain git files. A source may hold a small text file in
-// LFS (its own .gitattributes) or a small binary file in git; the sidecar
-// then stores the same bytes the other way, so it is compared with its
-// source by content (sha256 and git blob id of the bytes), not by git id.
+// the source happened to store it (internal/sidecar's modes.go says why). A
+// source may hold a small text file in LFS (its own .gitattributes) or a
+// small binary file in git; the sidecar then stores the same bytes the
+// other way, so it is compared with its source by content (sha256 and git
+// blob id of the bytes), not by git id.
 
 // sampleSize is how much of a file preupload is shown.
-const sampleSize = 512
+const sampleSize = sidecar.SampleSize
 
 // preupload asks the Hub how each file of the commit is to be stored,
 // showing it the real card and the first bytes of every file (read with one
@@ -60,25 +58,15 @@ func (c *copier) preupload(ctx context.Context, readme []byte) error {
 	for i, a := range c.p.Copy {
 		files = append(files, hub.PreuploadFile{Path: a.Path, Size: a.Size, Sample: samples[i]})
 	}
-	res, _, err := c.opts.Dest.Preupload(ctx, c.p.SidecarRepo, "main", files)
+	modes, err := sidecar.UploadModes(ctx, c.opts.Dest, c.p.SidecarRepo, files)
 	if err != nil {
-		return fmt.Errorf("checking write access to %s: %w", c.p.SidecarRepo, describeWrite(err, c.p.SidecarRepo))
+		return err
 	}
-	c.modes = map[string]string{}
-	for _, r := range res {
-		switch {
-		case r.ShouldIgnore:
-			c.modes[r.Path] = "ignored"
-		case r.UploadMode == "lfs" || r.UploadMode == "regular":
-			c.modes[r.Path] = r.UploadMode
-		default:
-			return fmt.Errorf("preupload for %s answered upload mode %q for %s", c.p.SidecarRepo, r.UploadMode, r.Path)
-		}
-	}
+	c.modes = modes
 	kept := c.p.Copy[:0]
 	c.p.CopyBytes = 0
 	for _, a := range c.p.Copy {
-		if c.modes[a.Path] == "ignored" {
+		if c.modes[a.Path] == sidecar.ModeIgnored {
 			c.ignored[a.Path] = true
 			c.prog.Logf("%s: the Hub ignores this path in %s (its .gitignore); left out of the commit and the card", a.Path, c.p.SidecarRepo)
 			continue

@@ -1,0 +1,58 @@
+package card_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
+)
+
+// TestRenderedExtractionCardPassesTheHubsValidation renders an extracted
+// sidecar's card from source metadata an attacker controls (the license
+// fields of its card, tensor names YAML would misread) and checks it with
+// the local hub's validate-yaml rules: the Hub must accept it, and unknown
+// license ids become "other" as in a mirrored sidecar's card.
+func TestRenderedExtractionCardPassesTheHubsValidation(t *testing.T) {
+	for name, src := range map[string]map[string]any{
+		"unknown id":        {"license": "Apache 2.0"},
+		"ids mixed":         {"license": []any{"mit", "my-custom-1.0", "mit", 7, "evil\nline"}},
+		"injection in name": {"license": "other", "license_name": "x: y\n---\n# injected\nlicense: mit", "license_link": "javascript:alert(1)"},
+		"yaml syntax":       {"license": "]]> {{ }} *anchor &a !!binary", "license_name": "- [a", "license_link": "LICENSE?x=1#y"},
+		"not strings":       {"license": map[string]any{"a": 1}, "license_name": 3, "license_link": []any{"x"}},
+	} {
+		lic, _ := card.LicenseFrom(src)
+		lic.From = "third-party/src"
+		f := card.Facts{
+			Endpoint: "http://127.0.0.1:1", SidecarRepo: "FoxlightAI/src-mtp", SourceRepo: "third-party/src",
+			SourceSHA: strings.Repeat("a", 40), TargetModel: "org/model", CatalogKey: "foxlight/x", License: lic,
+			SourceAccess: hub.Access{Gate: hub.GateManual}, SidecarAccess: hub.Access{Gate: hub.GateManual},
+			Files: []card.File{{Path: "mtp.safetensors", Size: 8, OID: strings.Repeat("c", 40), SHA256: strings.Repeat("b", 64)}},
+		}
+		x := card.Extraction{Artifact: card.ArtifactMTP, Selection: "mtp", Resolved: "mtp.*", Converted: true,
+			Inputs: []card.Input{{Path: "config.json", OID: strings.Repeat("e", 40)}},
+			Tensors: []card.TensorProv{
+				{Name: "--- a: [b] #c\n---", Shard: "model-00001-of-00002.safetensors", Offsets: []int64{8, 10}, DType: "BF16", Shape: []int64{1}, SHA256: strings.Repeat("1", 64)},
+				{Name: "license: mit", Shard: "x y.safetensors", Offsets: []int64{10, 12}, DType: "BF16", Shape: []int64{}, SHA256: strings.Repeat("2", 64)},
+			}}
+		out := card.RenderExtraction(f, x)
+		if problems, _ := devhub.ValidateCard(out); len(problems) > 0 {
+			t.Errorf("%s: the Hub would refuse the card: %q", name, problems)
+		}
+		meta, err := card.FrontMatter(out)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for k := range meta {
+			switch k {
+			case "base_model", "tags", "license", "license_name", "license_link", "foxlight":
+			default:
+				t.Errorf("%s: key %q slipped into the front matter", name, k)
+			}
+		}
+		if strings.Contains(string(out), "\n# injected") {
+			t.Errorf("%s: a heading was injected into the card", name)
+		}
+	}
+}
