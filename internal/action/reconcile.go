@@ -61,7 +61,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 		if model == "" {
 			model = r.event.dispatchInput("model")
 		}
-		if v := r.event.dispatchInput("artifact"); v != "" && (artifact == "" || artifact == "vision") {
+		if v := r.event.dispatchInput("artifact"); v != "" && (artifact == "" || artifact == "all") {
 			artifact = v
 		}
 		if !r.in.dryRunSet {

@@ -145,10 +145,10 @@ func demo(ctx context.Context, o demoOptions, env Env) error {
 		}
 		return nil
 	}
-	if err := publish("1/4", "first mirror of "+demoSource+" into "+demoSidecar); err != nil {
+	if err := publish("1/7", "first mirror of "+demoSource+" into "+demoSidecar); err != nil {
 		return err
 	}
-	if err := publish("2/4", "republish with nothing changed upstream"); err != nil {
+	if err := publish("2/7", "republish with nothing changed upstream"); err != nil {
 		return err
 	}
 	shards[1].seed = 22 // same size, new bytes
@@ -157,7 +157,7 @@ func demo(ctx context.Context, o demoOptions, env Env) error {
 		return err
 	}
 	fmt.Fprintf(out, "upstream: %s replaced %s (now at %s)\n", demoSource, shards[1].path, sha[:12])
-	if err := publish("3/4", "republish after one shard was replaced"); err != nil {
+	if err := publish("3/7", "republish after one shard was replaced"); err != nil {
 		return err
 	}
 	sha, err = seedDemo(h, "Fold the projector into the tower", nil, []string{shards[2].path})
@@ -165,7 +165,7 @@ func demo(ctx context.Context, o demoOptions, env Env) error {
 		return err
 	}
 	fmt.Fprintf(out, "upstream: %s removed %s (now at %s)\n", demoSource, shards[2].path, sha[:12])
-	if err := publish("4/4", "republish after one shard was removed"); err != nil {
+	if err := publish("4/7", "republish after one shard was removed"); err != nil {
 		return err
 	}
 	card, err := fetchCard(ctx, endpoint, demoSidecar)
