@@ -59,7 +59,9 @@ vindexes yet: --artifact vindex fails without --dry-run, and --artifact all
 so. An extraction reads the selected bytes twice (hash, then upload) with
 nothing on disk; --scratch DIR spools them there and reads them once.
 
---dry-run prints the plan and needs neither network nor a token. A real run
+--dry-run prints the plan, needs no token and writes nothing; a mirror's
+plan needs no network, an extraction's also reads the source's index and
+the headers of the shards it selects from, when the Hub answers. A real run
 needs a token with write access to the sidecar repo. With --json, stdout
 holds exactly one JSON document (schema skulk-weights/publish/v1) whatever
 happens, errors included; everything else goes to stderr.
@@ -72,7 +74,7 @@ happens, errors included; everything else goes to stderr.
 		var cf catalogFlags
 		fs.StringVar(&opts.Model, "model", "", "catalog `KEY` to publish: <namespace>/<key>")
 		fs.StringVar(&opts.Artifact, "artifact", "all", "`WHAT` to publish: vision, vindex, mtp or all")
-		fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan; no network, no token")
+		fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan; no token, no writes")
 		fs.BoolVar(&opts.JSON, "json", false, "print the plan (dry run) or the result as one JSON document on stdout")
 		fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
 		fs.Var(&opts.MaxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
