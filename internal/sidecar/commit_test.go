@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
@@ -32,6 +34,9 @@ type loopFX struct {
 	plans  int
 	lost   int
 	failed func(error) bool // when set, a commit error it picks is refused
+	// open, when set, streams model.bin's content into the commit instead
+	// of sending want from memory.
+	open func(context.Context) (io.ReadCloser, error)
 }
 
 func newLoopFX(t *testing.T) *loopFX {
@@ -68,8 +73,11 @@ func (f *loopFX) loop() *CommitLoop {
 					return Pass{Head: info.SHA}, nil
 				}
 			}
-			return Pass{Head: info.SHA, Request: hub.CommitRequest{Summary: "add model.bin",
-				Ops: []hub.CommitOp{{Kind: "file", Path: "model.bin", Content: f.want}}}}, nil
+			op := hub.CommitOp{Kind: "file", Path: "model.bin", Content: f.want}
+			if f.open != nil {
+				op = hub.CommitOp{Kind: "file", Path: "model.bin", Size: int64(len(f.want)), Open: f.open}
+			}
+			return Pass{Head: info.SHA, Request: hub.CommitRequest{Summary: "add model.bin", Ops: []hub.CommitOp{op}}}, nil
 		},
 		Lost: func() { f.lost++ },
 		Refuse: func(err error) error {
@@ -175,12 +183,22 @@ func TestCommitLoop(t *testing.T) {
 		}
 	})
 	t.Run("a refused error is final", func(t *testing.T) {
+		// The file's read fails half way, so the body is certainly not
+		// sent whole: a cut on the hub's side may come after the whole
+		// body sits in the kernel's socket buffers, which makes the
+		// outcome unknown instead, and the loop rightly plans again.
 		f := newLoopFX(t)
+		before := f.commits()
+		f.open = func(context.Context) (io.ReadCloser, error) {
+			return io.NopCloser(io.MultiReader(strings.NewReader(string(f.want[:1000])), iotest.ErrReader(errChanged))), nil
+		}
 		f.failed = func(err error) bool { return errors.Is(err, hub.ErrCommitNotSent) }
-		f.h.AddFault(devhub.Fault{Route: "commit", Kind: devhub.FaultCutBody, AfterBytes: 100, Times: 1})
 		_, err := f.loop().Run(context.Background())
 		if !errors.Is(err, errChanged) || f.plans != 1 {
 			t.Fatalf("error %v after %d plans; want the refusal, unretried", err, f.plans)
+		}
+		if n := f.commits() - before; n != 0 {
+			t.Errorf("%d commits from a body never sent whole", n)
 		}
 	})
 	t.Run("a refused write is explained", func(t *testing.T) {
