@@ -77,7 +77,7 @@ happens, errors included; everything else goes to stderr.
 		fs.BoolVar(&opts.DryRun, "dry-run", false, "print the plan; no token, no writes")
 		fs.BoolVar(&opts.JSON, "json", false, "print the plan (dry run) or the result as one JSON document on stdout")
 		fs.IntVar(&opts.Jobs, "jobs", defaultJobs, "files copied in parallel")
-		fs.Var(&opts.MaxBytes, "max-bytes", "refuse to mirror more than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
+		fs.Var(&opts.MaxBytes, "max-bytes", "refuse a mirror source or an extraction's tensor selection larger than this `SIZE` (e.g. 50GB, 512MiB, 1000000)")
 		fs.Var(&opts.MaxRegularBytes, "max-regular-bytes", "refuse to mirror more than this `SIZE` of regular (non-LFS) files, which one commit carries inline")
 		fs.IntVar(&opts.MaxFiles, "max-files", defaultMaxFiles, "refuse to mirror more than this many files")
 		fs.Var(&opts.StallTimeout, "stall-timeout", "retry a download or upload that moves no byte for this `DURATION` (0: wait forever)")
@@ -438,7 +438,7 @@ func (b *byteSize) String() string {
 	for _, u := range []struct {
 		s string
 		m int64
-	}{{"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}} {
+	}{{"TB", 1e12}, {"TiB", 1 << 40}, {"GB", 1e9}, {"GiB", 1 << 30}, {"MB", 1e6}, {"MiB", 1 << 20}, {"KB", 1e3}, {"KiB", 1 << 10}} {
 		if n >= u.m && n%u.m == 0 {
 			return strconv.FormatInt(n/u.m, 10) + u.s
 		}

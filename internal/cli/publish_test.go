@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/catalog"
+	"github.com/Foxlight-Foundation/skulk-weights/internal/mirror"
 )
 
 func TestParseByteSize(t *testing.T) {
@@ -24,6 +25,17 @@ func TestParseByteSize(t *testing.T) {
 	b := byteSize(defaultMaxBytes)
 	if b.String() != "50GB" {
 		t.Errorf("default --max-bytes prints as %q", b.String())
+	}
+	// Help shows defaults through String: a binary default reads as the
+	// docs write it, not as a bare byte count.
+	if b := byteSize(mirror.DefaultMaxRegularBytes); b.String() != "256MiB" {
+		t.Errorf("default --max-regular-bytes prints as %q, want 256MiB", b.String())
+	}
+	for _, n := range []int64{1, 1000, 1024, 1536, 3 << 30, 5e9} {
+		b := byteSize(n)
+		if got, err := parseByteSize(b.String()); err != nil || got != n {
+			t.Errorf("%d prints as %q, which parses as %d, %v", n, b.String(), got, err)
+		}
 	}
 }
 
