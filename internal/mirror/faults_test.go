@@ -140,7 +140,7 @@ func delta(before, after devhub.Stats) map[string]int {
 	return d
 }
 
-// report prints a case's numbers for the README table.
+// report prints a case's numbers for the Faults table of docs/reliability.md.
 func report(t *testing.T, format string, args ...any) {
 	t.Logf("reliability: %s: %s", t.Name(), fmt.Sprintf(format, args...))
 }
