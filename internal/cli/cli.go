@@ -90,7 +90,7 @@ var commands = []*command{
 	demoCmd,
 	actionCmd,
 	completionCmd,
-	{name: "version", summary: "print the version, commit and build date",
+	{name: "version", summary: "print the version, commit, commit date and Go toolchain",
 		about: "Print the version of this build, the commit it was built from, that commit's date and the Go toolchain " +
 			"(also: skulk-weights --version). Release builds carry all of them; a go install or a build from a checkout " +
 			"reports what the Go toolchain recorded, and \"unknown\" for what it did not.",
