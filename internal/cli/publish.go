@@ -175,7 +175,7 @@ func runPublish(ctx context.Context, opts *publishOptions, cf *catalogFlags, pos
 		}
 	case "vision":
 		if !e.HasVision() {
-			return out.failArtifact("vision", "not_configured", fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry, or use --artifact vindex", e.ID()))
+			return out.failArtifact("vision", "not_configured", fmt.Sprintf("no vision sidecar configured for %s; add vision_source_repo and vision_sidecar_repo to the catalog entry", e.ID()))
 		}
 	}
 	// The plan is a log of what is about to happen; the result goes to stdout.
