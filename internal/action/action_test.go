@@ -79,6 +79,16 @@ type harness struct {
 	written []string
 	// waits the GitHub client asked for; they return at once
 	ghWaits []time.Duration
+	// ghNow, when set, is the GitHub client's clock
+	ghNow time.Time
+}
+
+// clock is the GitHub client's clock: ghNow when set.
+func (h *harness) clock() func() time.Time {
+	if h.ghNow.IsZero() {
+		return nil
+	}
+	return func() time.Time { return h.ghNow }
 }
 
 func newHarness(t testing.TB) *harness {
@@ -209,7 +219,7 @@ func (h *harness) run(event, fixture string) runOutput {
 		GitHubRetry: GitHubRetry{Sleep: func(ctx context.Context, d time.Duration) error {
 			h.ghWaits = append(h.ghWaits, d)
 			return ctx.Err()
-		}},
+		}, Now: h.clock()},
 	})
 	out := runOutput{err: err, log: stdout.String(), outputs: map[string]string{}}
 	sum, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])

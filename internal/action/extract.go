@@ -140,6 +140,19 @@ func writeExtractions(b *strings.Builder, xs []extraction) {
 		}
 		b.WriteString("| | |\n| --- | --- |\n")
 		fmt.Fprintf(b, "| source | `hf://%s` at `%s` |\n", mdSafe(p.SourceRepo), mdSafe(p.SourceSHA))
+		if x.Result == nil {
+			// A plan: what it saw of the sidecar, without a token in a
+			// pull request.
+			seen := sidecarSeen{head: p.SidecarHead, hidden: p.SidecarHidden, source: p.SourceAccess}
+			if p.SidecarAccess != nil {
+				seen.access = *p.SidecarAccess
+			}
+			writeSidecarNow(b, seen)
+			if p.UpToDate {
+				b.WriteString("| up to date | the sidecar already holds this extraction of unchanged source files: nothing would be read or committed |\n")
+			}
+			writeAccessRows(b, seen)
+		}
 		fmt.Fprintf(b, "| selection | %s (%s) |\n", code(p.Selection), mdSafe(p.Resolved))
 		scales := ""
 		if p.Scales > 0 {

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -159,5 +160,67 @@ func TestExtractionPlanOfGatedSourceIsAFinding(t *testing.T) {
 	}
 	if !strings.Contains(out.summary, "**Finding: the checkpoint cannot be read without a token,**") {
 		t.Errorf("the plan does not say what could not be read:\n%s", out.summary)
+	}
+}
+
+// TestExtractionPlanSeesSidecarWithoutToken: the pull request's plan reads
+// without a token. A new extracted sidecar and a private one look alike to
+// it, so both are reported as not visible, never as "would be created"; a
+// public one is seen at its head, up to date.
+func TestExtractionPlanSeesSidecarWithoutToken(t *testing.T) {
+	h := newHarness(t)
+	h.seedUpstream()
+	h.writeFile("catalogs/acme.yaml", headCatalog+upstreamEntry)
+	h.env["INPUT_ARTIFACT"] = "all"
+	const hidden = "| sidecar now | not visible without a token: it does not exist yet, or it is private |"
+	section := func(body, artifact string) string {
+		_, after, _ := strings.Cut(body, "**"+artifact+" sidecar**")
+		before, _, _ := strings.Cut(after, "**vision sidecar**")
+		return before
+	}
+	comment := func() string {
+		t.Helper()
+		out := h.run("pull_request", "pull_request.json")
+		if out.err != nil {
+			t.Fatalf("run failed: %v\n%s", out.err, out.log)
+		}
+		for _, c := range h.gh.comments[7] {
+			if strings.HasPrefix(c.Body, "<!-- skulk-weights:plan -->") {
+				return c.Body
+			}
+		}
+		t.Fatalf("no plan comment among %d", len(h.gh.comments[7]))
+		return ""
+	}
+
+	body := comment()
+	for _, a := range []string{"mtp", "vision"} {
+		if s := section(body, a); !strings.Contains(s, hidden) || strings.Contains(s, "would be created") {
+			t.Errorf("new %s sidecar:\n%s", a, s)
+		}
+	}
+	if out := h.run("push", "push.json"); out.err != nil {
+		t.Fatalf("push failed: %v\n%s", out.err, out.log)
+	}
+	head, err := h.hub.Head("AcmeAI/kimi-k2-5-mtp", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.hub.SetRepoAccess("AcmeAI/kimi-k2-5-upstream-vision", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	before := h.hubWrites()
+	body = comment()
+	mtp := section(body, "mtp")
+	for _, want := range []string{"| sidecar now | at `" + head[:12] + "` |", "| up to date | the sidecar already holds this extraction", "| sidecar access | public |"} {
+		if !strings.Contains(mtp, want) {
+			t.Errorf("public mtp sidecar lacks %q:\n%s", want, mtp)
+		}
+	}
+	if v := section(body, "vision"); !strings.Contains(v, hidden) || strings.Contains(v, "| up to date |") {
+		t.Errorf("private vision sidecar:\n%s", v)
+	}
+	if after := h.hubWrites(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the pull request's plan wrote: %v -> %v", before, after)
 	}
 }

@@ -64,6 +64,11 @@ var ErrNotFound = errors.New("not found on GitHub")
 // of a pull request from a fork trying to comment.
 var ErrForbidden = errors.New("forbidden by GitHub")
 
+// ErrRateLimited reports a call GitHub refused for a rate limit, primary
+// or secondary, after the client waited as long as it may. GitHub did
+// nothing with the request.
+var ErrRateLimited = errors.New("rate limited by GitHub")
+
 // maxCatalogFile bounds how much of a catalog file the action reads from the
 // API; the catalog parser rejects larger files anyway.
 const maxCatalogFile = 16 << 20
@@ -208,17 +213,28 @@ func toComment(c *github.IssueComment) Comment {
 	return Comment{ID: c.GetID(), Body: c.GetBody(), Author: c.GetUser().GetLogin(), URL: c.GetHTMLURL()}
 }
 
-// apiError wraps a go-github error once, mapping 403 and 404 onto the
-// sentinels callers branch on. The message GitHub sent is kept; the request
-// URL is not repeated, since go-github's own text already names it.
+// apiError wraps a go-github error once, mapping rate limits, 403 and 404
+// onto the sentinels callers branch on. The message GitHub sent is kept;
+// the request URL is not repeated, since go-github's own text already
+// names it.
 func apiError(what string, err error) error {
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) && rl.Response != nil {
+		return rateError(what, rl.Response, rl.Message, primaryLimit)
+	}
+	var abuse *github.AbuseRateLimitError
+	if errors.As(err, &abuse) && abuse.Response != nil {
+		return rateError(what, abuse.Response, abuse.Message, secondaryLimit)
+	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		msg := er.Message
 		if msg == "" {
 			msg = http.StatusText(er.Response.StatusCode)
 		}
-		msg += waitNote(er.Response)
+		if kind := rateLimitKind(er.Response.StatusCode, er.Response.Header, ghError{Message: er.Message, DocumentationURL: er.DocumentationURL}); kind != "" {
+			return rateError(what, er.Response, msg, kind)
+		}
 		switch er.Response.StatusCode {
 		case http.StatusNotFound:
 			return fmt.Errorf("%s: %w (%s)", what, ErrNotFound, msg)
@@ -227,15 +243,20 @@ func apiError(what string, err error) error {
 		}
 		return fmt.Errorf("%s: GitHub answered %d%s: %s", what, er.Response.StatusCode, attemptsNote(er.Response), msg)
 	}
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return fmt.Errorf("%s: %w (rate limited: %s)", what, ErrForbidden, rl.Message)
-	}
-	var abuse *github.AbuseRateLimitError
-	if errors.As(err, &abuse) && abuse.Response != nil {
-		return fmt.Errorf("%s: %w (secondary rate limit: %s%s)", what, ErrForbidden, abuse.Message, waitNote(abuse.Response))
-	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// rateError is a rate-limited call's error: the limit, GitHub's message,
+// and why the client stopped waiting, so the user knows when a rerun can
+// work.
+func rateError(what string, resp *http.Response, msg, kind string) error {
+	note := resp.Header.Get(rateNoteHeader)
+	if note == "" {
+		// Never sent: go-github refused it from what an earlier answer
+		// said, and msg names the reset.
+		return fmt.Errorf("%s: %w (%s rate limit: %s)", what, ErrRateLimited, kind, msg)
+	}
+	return fmt.Errorf("%s: %w (%s rate limit, answered %d%s: %s; %s)", what, ErrRateLimited, kind, resp.StatusCode, attemptsNote(resp), strings.TrimRight(msg, ". "), note)
 }
 
 // attemptsNote says how many requests a failed call sent, when it was
@@ -243,18 +264,6 @@ func apiError(what string, err error) error {
 func attemptsNote(resp *http.Response) string {
 	if n := resp.Header.Get(attemptsHeader); n != "" {
 		return " after " + n + " attempts"
-	}
-	return ""
-}
-
-// waitNote names the wait a rate limit asked for that was longer than the
-// client waits, so the user knows when a rerun can work.
-func waitNote(resp *http.Response) string {
-	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
-		return ""
-	}
-	if d, ok := retryAfter(resp); ok {
-		return fmt.Sprintf("; GitHub asks to wait %d s before retrying, longer than the action waits: rerun the job later", int(d.Seconds()))
 	}
 	return ""
 }

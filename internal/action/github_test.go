@@ -354,24 +354,33 @@ func TestGitHubClient(t *testing.T) {
 }
 
 // failTimes makes the first n requests (every one if n is 0) whose method
-// is method and whose path contains part answer status with header.
+// is method and whose path contains part answer status with header, with
+// the body GitHub sends for it: a 403 or 429 is a primary rate limit when
+// header says X-RateLimit-Remaining 0, else a secondary one. Faults set
+// before still see the requests this one lets through.
 func (f *fakeGitHub) failTimes(method, part string, n, status int, header map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	served := 0
+	prev := f.fault
 	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
 		f.mu.Lock()
-		defer f.mu.Unlock()
 		if r.Method != method || !strings.Contains(r.URL.Path, part) || (n > 0 && served >= n) {
-			return false
+			f.mu.Unlock()
+			return prev != nil && prev(w, r)
 		}
 		served++
+		f.mu.Unlock()
 		for k, v := range header {
 			w.Header().Set(k, v)
 		}
 		msg := http.StatusText(status)
 		doc := "https://docs.github.com/rest"
-		if status == http.StatusForbidden || status == http.StatusTooManyRequests {
+		switch {
+		case (status == http.StatusForbidden || status == http.StatusTooManyRequests) && header["X-RateLimit-Remaining"] == "0":
+			msg = "API rate limit exceeded for installation ID 4242."
+			doc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+		case status == http.StatusForbidden || status == http.StatusTooManyRequests:
 			msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 			doc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 		}

@@ -236,14 +236,7 @@ func writeEntryPlan(b *strings.Builder, e entryPlan) {
 	p := e.Plan
 	fmt.Fprintf(b, "| source commit | `%s` |\n", mdSafe(p.SourceSHA))
 	fmt.Fprintf(b, "| source access | %s |\n", mdSafe(p.SourceAccess.String()))
-	switch {
-	case p.SidecarHidden:
-		b.WriteString("| sidecar now | not visible without a token: it does not exist yet, or it is private |\n")
-	case p.SidecarHead == "":
-		b.WriteString("| sidecar now | does not exist yet: it would be created |\n")
-	default:
-		fmt.Fprintf(b, "| sidecar now | at `%s` |\n", mdSafe(shortSHA(p.SidecarHead)))
-	}
+	writeSidecarNow(b, sidecarSeen{head: p.SidecarHead, hidden: p.SidecarHidden})
 	writeSidecarAccess(b, p)
 	fmt.Fprintf(b, "| copy | %s, %s |\n", plural(len(p.Copy), "file", "files"), humanBytes(p.CopyBytes))
 	fmt.Fprintf(b, "| skip (already there) | %s |\n", plural(len(p.Skip), "file", "files"))

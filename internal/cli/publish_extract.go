@@ -73,6 +73,7 @@ func printExtractPlan(w io.Writer, name string, p *extract.Plan, err error) {
 		return
 	}
 	fmt.Fprintf(w, "%s source commit: %s\n", name, p.SourceSHA)
+	fmt.Fprintf(w, "%s sidecar now: %s\n", name, extractSidecarNow(p))
 	fmt.Fprintf(w, "%s selection: %s (%s)\n", name, p.Selection, p.Resolved)
 	scales := ""
 	if p.Scales > 0 {
@@ -85,6 +86,26 @@ func printExtractPlan(w io.Writer, name string, p *extract.Plan, err error) {
 	for _, f := range p.Files {
 		fmt.Fprintf(w, "%s output: %s (%s)\n", name, f.Path, progress.HumanBytes(f.Size))
 	}
+}
+
+// extractSidecarNow says what a dry run saw of an extraction's sidecar. A
+// plan without a token cannot tell a private sidecar from a missing one:
+// the Hub answers both alike.
+func extractSidecarNow(p *extract.Plan) string {
+	switch {
+	case p.SidecarHidden:
+		return "not visible without a token: it does not exist yet, or it is private"
+	case p.SidecarHead == "":
+		return "does not exist yet: it would be created"
+	}
+	s := "at " + p.SidecarHead
+	if p.SidecarAccess != nil {
+		s += ", " + p.SidecarAccess.String()
+	}
+	if p.UpToDate {
+		s += ", already holding this extraction: nothing would be read or committed"
+	}
+	return s
 }
 
 func thousands(n int64) string { return progress.Thousands(n) }

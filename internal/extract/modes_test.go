@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,28 +212,74 @@ func TestHostileSourceCardStillValid(t *testing.T) {
 }
 
 // TestPlanWithoutToken: a token-less plan (a pull request's) reads a public
-// source; a private sidecar looks new, as the Hub answers an anonymous
-// caller; a gated source is reported gated and a private one missing or
-// private (the 401 without an error code the Hub gives a caller without a
-// token), never as a refused token.
+// source and says truthfully what it saw of the sidecar: a new one and a
+// private one look alike to an anonymous caller (the 401 without an error
+// code the Hub gives both), so both are reported hidden, never as "would be
+// created"; a public one is seen at its head. A gated source is reported
+// gated and a private one missing or private, never as a refused token.
 func TestPlanWithoutToken(t *testing.T) {
 	e := setup(t)
 	e.seed(srcRepo, kimi("v1"), "upload")
-	e.publish(e.visionOpts())
-	if err := e.h.SetRepoAccess(dstRepo, true, ""); err != nil {
-		t.Fatal(err)
-	}
 	anon := e.visionOpts()
 	cl := hub.New(e.url, "", hub.WithRetryPolicy(fast))
 	anon.Source, anon.Dest = cl, cl
-	before := e.h.Stats()
-	p, err := extract.MakePlan(context.Background(), anon)
-	if err != nil || p.UpToDate || p.Tensors != 20 {
-		t.Fatalf("plan of a private sidecar without a token: %+v, %v", p, err)
+	plan := func(what string) *extract.Plan {
+		t.Helper()
+		before := e.h.Stats()
+		p, err := extract.MakePlan(context.Background(), anon)
+		if err != nil {
+			t.Fatalf("plan of a %s sidecar without a token: %v", what, err)
+		}
+		if p.Tensors != 20 || p.SourceAccess != (hub.Access{Gate: hub.GateOff}) {
+			t.Errorf("%s sidecar: %d tensors, source access %s", what, p.Tensors, p.SourceAccess)
+		}
+		if w := writes(before, e.h.Stats()); len(w) > 0 {
+			t.Errorf("a plan wrote: %v", w)
+		}
+		return p
 	}
-	if n := e.h.Stats().Requests["repo-info"] - before.Requests["repo-info"]; n < 2 {
-		t.Errorf("%d repo-info requests", n)
+
+	p := plan("new")
+	if p.SidecarHead != "" || !p.SidecarHidden || p.SidecarAccess != nil || p.UpToDate {
+		t.Fatalf("new sidecar: head %q hidden %v access %v up to date %v, want hidden", p.SidecarHead, p.SidecarHidden, p.SidecarAccess, p.UpToDate)
 	}
+	res := e.publish(e.visionOpts())
+	if res.Plan.SidecarHead != "" || res.Plan.SidecarHidden {
+		t.Errorf("a publish's plan of a new sidecar: head %q hidden %v", res.Plan.SidecarHead, res.Plan.SidecarHidden)
+	}
+	head, err := e.h.Head(dstRepo, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p = plan("public")
+	if p.SidecarHead != head || p.SidecarHidden || p.SidecarAccess == nil || *p.SidecarAccess != (hub.Access{Gate: hub.GateOff}) || !p.UpToDate {
+		t.Fatalf("public sidecar: head %q (want %q) hidden %v access %v up to date %v", p.SidecarHead, head, p.SidecarHidden, p.SidecarAccess, p.UpToDate)
+	}
+
+	if err := e.h.SetRepoAccess(dstRepo, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	p = plan("private")
+	if p.SidecarHead != "" || !p.SidecarHidden || p.SidecarAccess != nil || p.UpToDate {
+		t.Fatalf("private sidecar: head %q hidden %v access %v up to date %v, want hidden", p.SidecarHead, p.SidecarHidden, p.SidecarAccess, p.UpToDate)
+	}
+	// With a token the private sidecar is seen, and is not hidden.
+	if p, err = extract.MakePlan(context.Background(), e.visionOpts()); err != nil || p.SidecarHidden || p.SidecarHead != head || p.SidecarAccess == nil || !p.SidecarAccess.Private || !p.UpToDate {
+		t.Fatalf("private sidecar with a token: %+v, %v", p, err)
+	}
+
+	// A gated sidecar: its head is public, its card is not, so the plan
+	// sees it but cannot call it up to date.
+	if err := e.h.SetRepoAccess(dstRepo, false, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	p = plan("gated")
+	if p.SidecarHead != head || p.SidecarHidden || p.SidecarAccess == nil || p.SidecarAccess.Gate != hub.GateManual || p.UpToDate {
+		t.Fatalf("gated sidecar: head %q hidden %v access %v up to date %v", p.SidecarHead, p.SidecarHidden, p.SidecarAccess, p.UpToDate)
+	}
+	report(t, "new and private sidecars without a token: hidden; public: seen at its head, up to date; gated: seen, up to date unknown")
+
 	// A gated source: its metadata is public, its files are not.
 	if err := e.h.SetRepoAccess(srcRepo, false, "manual"); err != nil {
 		t.Fatal(err)
@@ -327,4 +374,16 @@ func TestWeightsAskedAsPlainFileRefused(t *testing.T) {
 			t.Errorf("%d %s requests", n, route)
 		}
 	}
+}
+
+// writes lists the routes that change the Hub and were asked between two
+// snapshots of its statistics.
+func writes(before, after devhub.Stats) []string {
+	var out []string
+	for _, route := range []string{"repo-create", "repo-settings", "preupload", "lfs-batch", "storage-put", "storage-part", "storage-complete", "lfs-duplicate", "commit", "collection-create", "collection-add-item"} {
+		if n := after.Requests[route] - before.Requests[route]; n != 0 {
+			out = append(out, fmt.Sprintf("%s ×%d", route, n))
+		}
+	}
+	return out
 }

@@ -177,6 +177,18 @@ type Plan struct {
 	// holds this extraction of unchanged source files: a publish would read
 	// and commit nothing.
 	UpToDate bool `json:"up_to_date,omitempty"`
+	// SourceAccess is who may read the source, as its model info at the
+	// pinned commit says.
+	SourceAccess hub.Access `json:"source_access"`
+	// SidecarHead is the sidecar's head before any write: "" when it does
+	// not exist yet, or when SidecarHidden. SidecarAccess is who may read
+	// it, nil when it was not seen.
+	SidecarHead   string      `json:"sidecar_head,omitempty"`
+	SidecarAccess *hub.Access `json:"sidecar_access,omitempty"`
+	// SidecarHidden says a plan read without a token could not see the
+	// sidecar: the Hub answers an anonymous caller alike for a private repo
+	// and a missing one, so it does not exist yet or it is private.
+	SidecarHidden bool `json:"sidecar_hidden,omitempty"`
 }
 
 // FileOut is one file a sidecar gets.
@@ -303,7 +315,8 @@ func (r *run) refuse(err error) error {
 func (r *run) plan() *Plan {
 	p := &Plan{Kind: r.opts.Selection.Kind, SourceRepo: r.src.Repo, SourceSHA: r.src.SHA, SidecarRepo: r.opts.SidecarRepo,
 		Selection: r.opts.selectionKey(), Resolved: r.resolved, Params: r.layout.Params,
-		SelectedBytes: r.src.SelectedBytes, Shards: r.src.Shards, ShardBytes: r.src.ShardBytes, HeaderBytes: r.headerN}
+		SelectedBytes: r.src.SelectedBytes, Shards: r.src.Shards, ShardBytes: r.src.ShardBytes, HeaderBytes: r.headerN,
+		SourceAccess: hub.AccessOf(r.info)}
 	for _, sh := range r.src.AllShards {
 		p.CheckpointShards++
 		p.CheckpointBytes += r.src.Files[sh].Size
@@ -321,8 +334,9 @@ func (r *run) plan() *Plan {
 }
 
 // MakePlan reads the source's index and headers (no tensor data, no
-// token needed for a public source) and says what a publish would read
-// and write. It writes nothing.
+// token needed for a public source) and the sidecar's head, and says what
+// a publish would read and write. It writes nothing. A sidecar a publish
+// would refuse for its access is refused here too.
 func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 	opts.defaults()
 	r, err := pin(ctx, &opts)
@@ -330,16 +344,29 @@ func MakePlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, err
 	}
 	defer r.prog.Close()
-	current := false
-	if st, err := readSidecar(ctx, &opts); err == nil {
-		current = upToDate(&opts, r.src, st)
+	st, err := readSidecar(ctx, &opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAccess(&opts, r, st); err != nil {
+		return nil, err
 	}
 	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
 	p := r.plan()
-	p.UpToDate = current
+	p.UpToDate = upToDate(&opts, r.src, st)
+	p.seen(st)
 	return p, nil
+}
+
+// seen records what a plan saw of the sidecar.
+func (p *Plan) seen(st *sidecarState) {
+	p.SidecarHead, p.SidecarAccess, p.SidecarHidden = st.head, nil, st.hidden
+	if st.head != "" {
+		a := st.access
+		p.SidecarAccess = &a
+	}
 }
 
 // hashPass produces every output file once, hashing it (and spooling it

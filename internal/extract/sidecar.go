@@ -20,8 +20,11 @@ const maxCardRead = 16 << 20
 
 // sidecarState is the sidecar's head as a publish plans against it.
 type sidecarState struct {
-	head   string // "" when the repo does not exist
+	head   string // "" when the repo does not exist (or is hidden)
 	access hub.Access
+	// hidden says a reader without a token got "not found": the Hub
+	// answers so for a private repo too.
+	hidden bool
 	files  map[string]hub.TreeEntry
 	card   []byte
 }
@@ -31,6 +34,7 @@ func readSidecar(ctx context.Context, o *Options) (*sidecarState, error) {
 	info, err := o.Dest.RepoInfo(ctx, o.SidecarRepo, "main")
 	switch {
 	case errors.Is(err, hub.ErrRepoNotFound) || errors.Is(err, hub.ErrRevisionNotFound):
+		st.hidden = !o.Dest.HasToken() && errors.Is(err, hub.ErrRepoNotFound)
 		return st, nil
 	case err != nil:
 		return nil, fmt.Errorf("reading sidecar %s: %w", o.SidecarRepo, err)
@@ -54,6 +58,12 @@ func readSidecar(ctx context.Context, o *Options) (*sidecarState, error) {
 		if err == nil {
 			st.card, err = io.ReadAll(io.LimitReader(f, maxCardRead))
 			f.Close()
+		}
+		if err != nil && !o.Dest.HasToken() && (errors.Is(err, hub.ErrGated) || errors.Is(err, hub.ErrUnauthorized)) {
+			// A gated sidecar's files are closed to a plan without a
+			// token: it cannot say the sidecar is up to date, which the
+			// publish (with the token) finds out.
+			st.card, err = nil, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading the card of %s: %w", o.SidecarRepo, err)
@@ -166,8 +176,10 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	lic, fallback := findLicense(ctx, &opts, r)
 
 	res := &Result{}
-	// written is what the last planned commit writes.
+	// written is what the last planned commit writes; before is the
+	// sidecar as the first pass saw it, before any write.
 	var written int64
+	var before *sidecarState
 	loop := &sidecar.CommitLoop{
 		Dest: opts.Dest, Repo: opts.SidecarRepo, MaxReplans: opts.MaxReplans, Logf: r.prog.Logf,
 		Plan: func(ctx context.Context, attempt int, lost bool) (sidecar.Pass, error) {
@@ -179,6 +191,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 			st, err := readSidecar(ctx, &opts)
 			if err != nil {
 				return sidecar.Pass{}, err
+			}
+			if before == nil {
+				before = st
 			}
 			if err := checkAccess(&opts, r, st); err != nil {
 				return sidecar.Pass{}, err
@@ -243,6 +258,9 @@ func Publish(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if r.layout != nil {
 		res.Plan = r.plan()
+		if before != nil {
+			res.Plan.seen(before)
+		}
 	}
 	res.BytesRead = r.rd.n.Load()
 	res.Commit = commit
