@@ -128,25 +128,17 @@ type fileMeta struct {
 // path and nothing depends on the clock.
 func Render(f Facts) []byte {
 	r := newRendering(f)
-	endpoint, lic := r.endpoint, r.lic
+	endpoint := r.endpoint
 	files := slices.Clone(f.Files)
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 
 	fm := frontMatter{
 		BaseModel:   f.SourceRepo,
 		Tags:        tags,
-		LicenseName: lic.Name,
 		LicenseLink: r.link,
 		Foxlight:    r.prov(f, "vision-sidecar", files),
 	}
-	if lic.ID != "" {
-		ids, name := hubLicenseIDs(lic)
-		fm.License = ids[0]
-		if len(ids) > 1 {
-			fm.License = ids
-		}
-		fm.LicenseName = name
-	}
+	fm.License, fm.LicenseName = r.licenseFields()
 
 	var b bytes.Buffer
 	writeFrontMatter(&b, fm)

@@ -76,23 +76,14 @@ type extractedProv struct {
 // it is a pure function of its input.
 func RenderExtraction(f Facts, x Extraction) []byte {
 	r := newRendering(f)
-	endpoint, lic := r.endpoint, r.lic
+	endpoint := r.endpoint
 	fm := extractedFront{
 		BaseModel: f.SourceRepo, Tags: []string{x.Artifact, "skulk", "foxlight"},
-		LicenseName: lic.Name, LicenseLink: r.link,
+		LicenseLink: r.link,
 		Foxlight: extractedProv{provBlock: r.prov(f, x.Artifact, f.Files),
 			Extraction: extractionMeta{Selection: x.Selection, Resolved: x.Resolved, Inputs: x.Inputs, Tensors: x.Tensors}},
 	}
-	if lic.ID != "" {
-		// Ids the Hub does not know become "other", named in license_name,
-		// as Render does: the Hub refuses a card with any other.
-		ids, name := hubLicenseIDs(lic)
-		fm.License = ids[0]
-		if len(ids) > 1 {
-			fm.License = ids
-		}
-		fm.LicenseName = name
-	}
+	fm.License, fm.LicenseName = r.licenseFields()
 	var b bytes.Buffer
 	writeFrontMatter(&b, fm)
 

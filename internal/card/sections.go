@@ -157,3 +157,18 @@ func (r rendering) writeLicense(b *bytes.Buffer, f Facts, none string) {
 	}
 	b.WriteString(" Using them means accepting those terms.\n")
 }
+
+// licenseFields are the front matter's license and license_name. Ids the
+// Hub does not know become "other", the declared id named in license_name:
+// the Hub refuses a card with any other. Without an id, license is left
+// out and license_name keeps what the source's card said, if anything.
+func (r rendering) licenseFields() (license any, name string) {
+	if r.lic.ID == "" {
+		return nil, r.lic.Name
+	}
+	ids, name := hubLicenseIDs(r.lic)
+	if len(ids) > 1 {
+		return ids, name
+	}
+	return ids[0], name
+}
