@@ -47,24 +47,72 @@ func ParseIndex(b []byte) (*Index, error) {
 	if !utf8.Valid(b) {
 		return nil, invalidf("%s is not UTF-8", IndexFile)
 	}
-	var raw struct {
-		WeightMap map[string]json.RawMessage `json:"weight_map"`
-	}
+	// The index is read token by token: a large MoE checkpoint lists a
+	// few hundred thousand tensors, and decoding it into an intermediate
+	// map first would hold every name and path several times over.
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil {
+	if err := expectDelim(dec, '{'); err != nil {
 		return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
 	}
-	if raw.WeightMap == nil {
+	var idx *Index
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+		}
+		if key != "weight_map" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+			}
+			continue
+		}
+		if idx != nil {
+			return nil, invalidf("%s has weight_map twice", IndexFile)
+		}
+		if idx, err = parseWeightMap(dec); err != nil {
+			return nil, err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+	}
+	if idx == nil {
 		return nil, invalidf("%s has no weight_map", IndexFile)
 	}
-	if len(raw.WeightMap) == 0 {
+	if len(idx.WeightMap) == 0 {
 		return nil, invalidf("%s: weight_map is empty", IndexFile)
 	}
-	idx := &Index{WeightMap: make(map[string]string, len(raw.WeightMap))}
-	seen := map[string]bool{}
-	for name, v := range raw.WeightMap {
-		var shard string
-		if err := json.Unmarshal(v, &shard); err != nil {
+	sort.Strings(idx.Shards)
+	return idx, nil
+}
+
+// parseWeightMap reads the weight_map object from dec, checking every
+// tensor name and shard path; each distinct shard path is kept once.
+func parseWeightMap(dec *json.Decoder) (*Index, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+	}
+	if tok == nil {
+		return nil, invalidf("%s has no weight_map", IndexFile)
+	}
+	if tok != json.Delim('{') {
+		return nil, invalidf("%s: weight_map is not an object", IndexFile)
+	}
+	idx := &Index{WeightMap: map[string]string{}}
+	shards := map[string]string{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+		}
+		name, _ := tok.(string)
+		if tok, err = dec.Token(); err != nil {
+			return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+		}
+		shard, ok := tok.(string)
+		if !ok {
 			return nil, invalidf("%s: weight_map[%q] is not a string", IndexFile, name)
 		}
 		if why := badTensorName(name); why != "" {
@@ -73,14 +121,33 @@ func ParseIndex(b []byte) (*Index, error) {
 		if why := badShardPath(shard); why != "" {
 			return nil, invalidf("%s: weight_map[%q] = %q: %s", IndexFile, name, shard, why)
 		}
-		idx.WeightMap[name] = shard
-		if !seen[shard] {
-			seen[shard] = true
+		if _, dup := idx.WeightMap[name]; dup {
+			return nil, invalidf("%s: tensor %q is listed twice", IndexFile, name)
+		}
+		if s, ok := shards[shard]; ok {
+			shard = s
+		} else {
+			shards[shard] = shard
 			idx.Shards = append(idx.Shards, shard)
 		}
+		idx.WeightMap[name] = shard
 	}
-	sort.Strings(idx.Shards)
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, invalidf("%s is not a JSON object: %v", IndexFile, err)
+	}
 	return idx, nil
+}
+
+// expectDelim reads the next token and checks it is d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("found %v where %v was expected", tok, d)
+	}
+	return nil
 }
 
 // badTensorName says why name cannot be a tensor name, or "".
