@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkParseIndex parses an index the size of a large MoE checkpoint's:
-// 200,000 tensors in 64 shards (about 19 MB of JSON, twice DeepSeek-V3's).
+// 200,000 tensors in 64 shards (about 22 MB of JSON, twice DeepSeek-V3's tensor count).
 // B/op is the memory one plan holds for it while it parses.
 func BenchmarkParseIndex(b *testing.B) {
 	var buf bytes.Buffer
