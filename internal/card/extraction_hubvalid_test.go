@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/Foxlight-Foundation/skulk-weights/internal/card"
-	"github.com/Foxlight-Foundation/skulk-weights/internal/devhub"
 	"github.com/Foxlight-Foundation/skulk-weights/internal/hub"
 )
 
@@ -15,13 +14,7 @@ import (
 // the local hub's validate-yaml rules: the Hub must accept it, and unknown
 // license ids become "other" as in a mirrored sidecar's card.
 func TestRenderedExtractionCardPassesTheHubsValidation(t *testing.T) {
-	for name, src := range map[string]map[string]any{
-		"unknown id":        {"license": "Apache 2.0"},
-		"ids mixed":         {"license": []any{"mit", "my-custom-1.0", "mit", 7, "evil\nline"}},
-		"injection in name": {"license": "other", "license_name": "x: y\n---\n# injected\nlicense: mit", "license_link": "javascript:alert(1)"},
-		"yaml syntax":       {"license": "]]> {{ }} *anchor &a !!binary", "license_name": "- [a", "license_link": "LICENSE?x=1#y"},
-		"not strings":       {"license": map[string]any{"a": 1}, "license_name": 3, "license_link": []any{"x"}},
-	} {
+	for name, src := range hostileLicenses {
 		lic, _ := card.LicenseFrom(src)
 		lic.From = "third-party/src"
 		f := card.Facts{
@@ -37,22 +30,6 @@ func TestRenderedExtractionCardPassesTheHubsValidation(t *testing.T) {
 				{Name: "license: mit", Shard: "x y.safetensors", Offsets: []int64{10, 12}, DType: "BF16", Shape: []int64{}, SHA256: strings.Repeat("2", 64)},
 			}}
 		out := card.RenderExtraction(f, x)
-		if problems, _ := devhub.ValidateCard(out); len(problems) > 0 {
-			t.Errorf("%s: the Hub would refuse the card: %q", name, problems)
-		}
-		meta, err := card.FrontMatter(out)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for k := range meta {
-			switch k {
-			case "base_model", "tags", "license", "license_name", "license_link", "foxlight":
-			default:
-				t.Errorf("%s: key %q slipped into the front matter", name, k)
-			}
-		}
-		if strings.Contains(string(out), "\n# injected") {
-			t.Errorf("%s: a heading was injected into the card", name)
-		}
+		checkHubValid(t, name, out)
 	}
 }
